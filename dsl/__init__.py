@@ -1,0 +1,1 @@
+"""The .opt language front end: grammar, parser, AST with spans, checking, errors."""

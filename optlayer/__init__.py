@@ -1,0 +1,1 @@
+"""optlayer: convex QPs written in .opt files, compiled to differentiable PyTorch layers."""

@@ -1,0 +1,1 @@
+"""Batched, differentiable QP solver (primal-dual interior point). Knows nothing of the language."""
