@@ -1,0 +1,19 @@
+"""diag(v): the diagonal matrix of a vector, or the diagonal of a square matrix. Affine."""
+
+from collections.abc import Sequence
+
+from optlayer.dsl.signatures import Shape, ShapeProblem, Signature, describe_shape
+
+from ._atom import Atom
+
+
+def _shape(shapes: Sequence[Shape], options: dict[str, int]) -> Shape:
+    (x,) = shapes
+    if len(x) == 1:
+        return (x[0], x[0])
+    if len(x) == 2 and x[0] == x[1]:
+        return (x[0],)
+    raise ShapeProblem(f"needs a vector or a square matrix, but the argument has {describe_shape(x)}", 0)
+
+
+ATOM = Atom(Signature("diag", ("v",), _shape, "diagonal matrix of a vector, or diagonal of a square matrix"))
