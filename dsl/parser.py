@@ -7,13 +7,15 @@ syntax error. No lark exception ever leaves this module.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from lark import Lark, Token, Tree
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
-from lark.visitors import Transformer_NonRecursive, v_args
+from lark import Lark, Token, Transformer
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.visitors import v_args
 
 from . import ast
 from .errors import ModelTooLargeError, OptSyntaxError, SourceError, raise_collected
@@ -39,6 +41,9 @@ _OPERATOR_WORDS = frozenset(
 )
 
 
+_PARSING = threading.RLock()
+
+
 @functools.cache
 def _lark() -> Lark:
     return Lark(
@@ -46,10 +51,17 @@ def _lark() -> Lark:
         parser="lalr",
         lexer="contextual",
         postlex=Indentation(),
-        propagate_positions=True,
         maybe_placeholders=True,
         start=["start", "block_item"],
+        transformer=_BUILDER,
     )
+
+
+def _parse(text: str, start: str, source: Source, line_offset: int = 0, column_offset: int = 0):
+    """Parse ``text`` (all of ``source``, or a piece of it at the given offset) straight to AST nodes."""
+    with _PARSING:
+        _BUILDER.bind(source, line_offset, column_offset)
+        return _lark().parse(text, start=start)
 
 
 def parse(text: str, filename: str = "<string>") -> ast.Module:
@@ -57,7 +69,7 @@ def parse(text: str, filename: str = "<string>") -> ast.Module:
     source = Source(text, filename)
     padded = text if text.endswith("\n") else text + "\n"
     try:
-        statements = _to_ast(_lark().parse(padded, start="start"), source)
+        statements = _parse(padded, "start", source)
     except (LarkError, IndentationProblem, SourceError):
         raise_collected(list(_recover_errors(source, padded)) or [_parse_error(source, padded, "start", 0, 0)])
     module = ast.Module(source, tuple(statements))
@@ -124,7 +136,7 @@ def _segments(lines: list[str], indent: int) -> Iterator[tuple[int, int]]:
 def _parse_error(source: Source, text: str, start: str, line_offset: int, column_offset: int) -> SourceError | None:
     """The syntax error in ``text`` (a piece of ``source``), located in the whole source; None if it parses."""
     try:
-        tree = _lark().parse(text, start=start)
+        _parse(text, start, source, line_offset, column_offset)
     except IndentationProblem as problem:
         span = _span(source, problem.token.line + line_offset, 1, problem.token.line + line_offset, 2)
         return OptSyntaxError(str(problem), span, hint="indent every line of a block by the same amount")
@@ -132,20 +144,12 @@ def _parse_error(source: Source, text: str, start: str, line_offset: int, column
         return _unclosed_bracket(source, text, error, line_offset, column_offset) or _syntax_error(
             source, text, error, line_offset, column_offset
         )
-    except LarkError as error:  # pragma: no cover - lark raises UnexpectedInput for every input error
-        return OptSyntaxError(f"cannot parse this: {error}", _span(source, line_offset + 1, 1, line_offset + 1, 2))
-    try:
-        _to_ast(tree, source, line_offset, column_offset)
     except SourceError as error:
         return error
+    except LarkError as error:  # pragma: no cover - lark reports every input error as UnexpectedInput
+        span = _span(source, line_offset + 1, 1, line_offset + 1, 2)
+        return OptSyntaxError(f"cannot parse this: {error}", span)
     return None
-
-
-def _to_ast(tree: Tree, source: Source, line_offset: int = 0, column_offset: int = 0) -> object:
-    try:
-        return _ToAst(source, line_offset, column_offset).transform(tree)
-    except VisitError as error:
-        raise error.orig_exc from None
 
 
 def _unclosed_bracket(source: Source, text: str, error: UnexpectedInput, line_offset: int, column_offset: int) -> OptSyntaxError | None:
@@ -185,6 +189,8 @@ def _syntax_error(source: Source, text: str, error: UnexpectedInput, line_offset
         last = line_offset + max(1, len(text.splitlines()))
         end = len(source.line(last)) + 1
         span = _span(source, last, max(1, end - 1), last, end)
+        if "_INDENT" in expected:
+            return _missing_block(span)
         return OptSyntaxError("unexpected end of the file", span, hint=_explain_expected(expected))
     return _unexpected_token(source, token, expected, line_offset, column_offset)
 
@@ -205,6 +211,8 @@ def _unexpected_token(source: Source, token: Token, expected: set[str], line_off
         line = token.line + line_offset
         end = len(source.line(line)) + 1
         span = _span(source, line, max(1, end - 1), line, end)
+        if "_INDENT" in expected:
+            return _missing_block(span)
         return OptSyntaxError("this line ends too early", span, hint=_explain_expected(expected))
     line, column = token.line + line_offset, token.column + column_offset
     if token.type == "_INDENT":
@@ -222,6 +230,14 @@ def _unexpected_token(source: Source, token: Token, expected: set[str], line_off
             hint="constraints (and `for` blocks of them) go in an indented block under `subject to`",
         )
     return OptSyntaxError(f"unexpected {_describe_token(token)}", span, hint=_explain_expected(expected))
+
+
+def _missing_block(span: Span) -> OptSyntaxError:
+    return OptSyntaxError(
+        "an indented block must follow this line",
+        span,
+        hint="indent the constraints under `subject to` (or under `for ...:`) by four spaces",
+    )
 
 
 def _describe_token(token: Token) -> str:
@@ -259,112 +275,139 @@ def _span(source: Source, line: int, column: int, end_line: int, end_column: int
     return Span(source, line, column, end_line, end_column)
 
 
-# ---- lark tree to AST ----------------------------------------------------------------
+# ---- tokens to AST -------------------------------------------------------------------
 
 
-@v_args(meta=True, inline=True)
-class _ToAst(Transformer_NonRecursive):
-    """Builds ast nodes bottom-up (non-recursive, so long sums cannot exhaust the stack)."""
+class _ToAst(Transformer):
+    """Builds ast nodes while lark parses (no intermediate tree), spans taken from the tokens.
 
-    def __init__(self, source: Source, line_offset: int = 0, column_offset: int = 0) -> None:
-        super().__init__()
+    One instance serves every parse; ``bind`` points it at the source (and, for a piece
+    parsed during error recovery, the piece's offset) before each parse, under _PARSING.
+    """
+
+    def bind(self, source: Source, line_offset: int, column_offset: int) -> None:
         self._source = source
         self._line_offset = line_offset
         self._column_offset = column_offset
 
-    def _span(self, where: object) -> Span:
+    def _span(self, first: object, last: object) -> Span:
+        line, column = _start(first)
+        end_line, end_column = _end(last)
         return Span(
             self._source,
-            where.line + self._line_offset,
-            where.column + self._column_offset,
-            where.end_line + self._line_offset,
-            where.end_column + self._column_offset,
+            line + self._line_offset,
+            column + self._column_offset,
+            end_line + self._line_offset,
+            end_column + self._column_offset,
         )
 
     def _name(self, token: Token) -> ast.Name:
-        return ast.Name(self._span(token), str(token))
+        return ast.Name(self._span(token, token), str(token))
 
     # statements
 
-    def start(self, meta, *statements):
-        return list(statements)
+    def start(self, statements):
+        return statements
 
-    def dimension(self, meta, name, default):
-        return ast.DimensionDecl(self._span(meta), self._name(name), default)
+    @v_args(inline=True)
+    def dimension(self, keyword, name, default):
+        return ast.DimensionDecl(self._span(keyword, default or name), self._name(name), default)
 
-    def data(self, meta, kind, name, shape, *rest):
-        *attributes, init = rest
-        return ast.DataDecl(self._span(meta), kind, self._name(name), shape or (), tuple(attributes), init)
+    def data(self, children):
+        kind, name, shape, *attributes, init = children
+        end = init or (attributes[-1] if attributes else None) or (shape and shape[1]) or name
+        return ast.DataDecl(
+            self._span(kind, end),
+            str(kind),
+            self._name(name),
+            shape[0] if shape else (),
+            tuple(self._name(a) for a in attributes),
+            init,
+        )
 
-    def data_kind(self, meta, token):
-        return str(token)
+    def variable(self, children):
+        keyword, name, shape, *attributes = children
+        end = (attributes[-1] if attributes else None) or (shape and shape[1]) or name
+        return ast.VariableDecl(
+            self._span(keyword, end), self._name(name), shape[0] if shape else (), tuple(self._name(a) for a in attributes)
+        )
 
-    def sense(self, meta, token):
-        return str(token)
+    @v_args(inline=True)
+    def let(self, keyword, name, value):
+        return ast.Let(self._span(keyword, value), self._name(name), value)
 
-    def variable(self, meta, name, shape, *attributes):
-        return ast.VariableDecl(self._span(meta), self._name(name), shape or (), tuple(attributes))
+    @v_args(inline=True)
+    def objective(self, sense, expr):
+        return ast.Objective(self._span(sense, expr), str(sense), expr)
 
-    def let(self, meta, name, value):
-        return ast.Let(self._span(meta), self._name(name), value)
+    def subject_to(self, children):
+        keyword, *items = children
+        return ast.SubjectTo(self._span(keyword, items[-1]), tuple(items))
 
-    def objective(self, meta, sense, expr):
-        return ast.Objective(self._span(meta), sense, expr)
+    def shape(self, children):
+        *sizes, closing = children
+        return tuple(sizes), closing
 
-    def subject_to(self, meta, *items):
-        return ast.SubjectTo(self._span(meta).to(items[-1].span), items)
-
-    def shape(self, meta, *sizes):
-        return tuple(sizes)
-
-    def attribute(self, meta, name):
-        return self._name(name)
-
-    def constraint(self, meta, label, comparison):
+    @v_args(inline=True)
+    def constraint(self, label, comparison):
         operands, operators = comparison
-        return ast.Constraint(self._span(meta), self._name(label) if label else None, operands, operators)
+        first = label if label is not None else operands[0]
+        return ast.Constraint(self._span(first, operands[-1]), self._name(label) if label else None, operands, operators)
 
-    def comparison(self, meta, *parts):
-        operands = tuple(parts[0::2])
-        operators = tuple(ast.Operator(self._span(tok), str(tok)) for tok in parts[1::2])
-        return operands, operators
+    def comparison(self, parts):
+        operators = tuple(ast.Operator(self._span(tok, tok), str(tok)) for tok in parts[1::2])
+        return tuple(parts[0::2]), operators
 
-    def for_block(self, meta, var, iterable, *body):
-        return ast.ForBlock(self._span(meta).to(body[-1].span), self._name(var), iterable, body)
+    def for_block(self, children):
+        keyword, var, iterable, *body = children
+        return ast.ForBlock(self._span(keyword, body[-1]), self._name(var), iterable, tuple(body))
 
     # expressions
 
-    def number(self, meta, token):
-        return ast.Number(self._span(token), str(token))
+    @v_args(inline=True)
+    def number(self, token):
+        return ast.Number(self._span(token, token), str(token))
 
-    def name(self, meta, token):
+    @v_args(inline=True)
+    def name(self, token):
         return self._name(token)
 
-    def binary(self, meta, left, op, right):
-        span = self._span(meta)
+    @v_args(inline=True)
+    def binary(self, left, op, right):
+        span = self._span(left, right)
         if op in ("+", "-"):
             sign = 1 if op == "+" else -1
-            if isinstance(left, ast.Sum) and left.span.line == span.line and left.span.column == span.column:
+            if isinstance(left, ast.Sum) and _start(left) == _start(span):
                 return ast.Sum(span, left.terms + (right,), left.signs + (sign,))
             return ast.Sum(span, (left, right), (1, sign))
         return ast.Binary(span, str(op), left, right)
 
-    def unary(self, meta, op, operand):
-        return ast.Unary(self._span(meta), str(op), operand)
+    @v_args(inline=True)
+    def parenthesized(self, opening, expr, closing):
+        return dataclasses.replace(expr, span=self._span(opening, closing))
 
-    def power(self, meta, base, exponent):
-        return ast.Power(self._span(meta), base, exponent)
+    @v_args(inline=True)
+    def unary(self, op, operand):
+        return ast.Unary(self._span(op, operand), str(op), operand)
 
-    def member(self, meta, value, name):
-        return ast.Attribute(self._span(meta), value, self._name(name))
+    @v_args(inline=True)
+    def power(self, base, exponent):
+        return ast.Power(self._span(base, exponent), base, exponent)
 
-    def subscript(self, meta, value, *items):
-        return ast.Subscript(self._span(meta), value, items)
+    @v_args(inline=True)
+    def member(self, value, name):
+        return ast.Attribute(self._span(value, name), value, self._name(name))
 
-    def slice(self, meta, start, stop, step):
-        return ast.Slice(self._span(meta), start, stop, step)
+    def subscript(self, children):
+        value, *items, closing = children
+        return ast.Subscript(self._span(value, closing), value, tuple(items))
 
-    def call(self, meta, func, *arguments):
+    @v_args(inline=True)
+    def slice(self, start, colon, stop, step):
+        return ast.Slice(self._span(start or colon, step or stop or colon), start, stop, step)
+
+    def call(self, children):
+        func, *arguments, closing = children
         args, keywords, generator = [], [], None
         for argument in arguments:
             if argument is None:
@@ -381,13 +424,32 @@ class _ToAst(Transformer_NonRecursive):
                 )
             else:
                 args.append(argument)
-        return ast.Call(self._span(meta), self._name(func), tuple(args), tuple(keywords), generator)
+        return ast.Call(self._span(func, closing), self._name(func), tuple(args), tuple(keywords), generator)
 
-    def keyword(self, meta, name, value):
-        return ast.Keyword(self._span(meta), self._name(name), value)
+    @v_args(inline=True)
+    def keyword(self, name, value):
+        return ast.Keyword(self._span(name, value), self._name(name), value)
 
-    def generator(self, meta, element, var, iterable):
-        return ast.Generator(self._span(meta), element, self._name(var), iterable)
+    @v_args(inline=True)
+    def generator(self, element, var, iterable):
+        return ast.Generator(self._span(element, iterable), element, self._name(var), iterable)
+
+
+_BUILDER = _ToAst()
+
+
+def _start(item: object) -> tuple[int, int]:
+    if isinstance(item, Token):
+        return item.line, item.column
+    span = item if isinstance(item, Span) else item.span
+    return span.line, span.column
+
+
+def _end(item: object) -> tuple[int, int]:
+    if isinstance(item, Token):
+        return item.end_line, item.end_column
+    span = item if isinstance(item, Span) else item.span
+    return span.end_line, span.end_column
 
 
 def _check_nesting(module: ast.Module) -> None:

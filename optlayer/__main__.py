@@ -1,0 +1,7 @@
+"""`python -m optlayer` runs the command line."""
+
+import sys
+
+from optlayer.cli import main
+
+sys.exit(main())
