@@ -57,5 +57,6 @@ def test_usage_errors_exit_2(argv, capsys):
 def test_installed_command_runs(tmp_path):
     model = tmp_path / "m.opt"
     model.write_text("variable x\nminimize x\nsubject to\n    x >= 1\n")
-    result = subprocess.run([sys.executable, "-m", "optlayer", "check", str(model)], capture_output=True, text=True)
+    command = [str(Path(sys.executable).with_name("optlayer")), "check", str(model)]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path)
     assert (result.returncode, result.stdout.strip()) == (0, f"{model}: ok")
