@@ -15,6 +15,9 @@ from .source import Span
 RESERVED_VARIABLE_NAMES = frozenset({"status", "duals", "objective", "iterations"})
 """Solution attributes: a variable by one of these names could not be read back as ``sol.NAME``."""
 
+RESERVED_NAMES = frozenset({"torch", "optlayer"})
+"""Module names that generated code refers to, so a model's names must not hide them."""
+
 _ASCII_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 
@@ -155,6 +158,8 @@ def validate_name(name: str, span: Span, functions: frozenset[str]) -> None:
         )
     if name in functions:
         raise OptNameError(f"`{name}` is the name of a function", span, hint="choose another name")
+    if name in RESERVED_NAMES:
+        raise OptNameError(f"`{name}` is reserved: generated layers use it", span, hint=f"choose another name, such as `{name}_`")
 
 
 def refuse_reserved_variable(name: str, span: Span) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from optlayer.compiler.assemble import assemble
 from optlayer.compiler.atoms import VOCABULARY
+from optlayer.compiler.canonicalize import canonicalize
+from optlayer.compiler.standard_form import StandardForm
 from optlayer.dsl.checker import check
 from optlayer.dsl.model import CheckedModel
 from optlayer.dsl.parser import parse
@@ -27,3 +30,8 @@ def read_source(path: str | Path) -> str:
 def check_source(text: str, filename: str = "<string>", dimensions: Mapping[str, int] | None = None) -> CheckedModel:
     """Parse and check a model's text; dimensions override the declared defaults."""
     return check(parse(text, filename), VOCABULARY, dimensions)
+
+
+def standard_form(text: str, filename: str = "<string>", dimensions: Mapping[str, int] | None = None) -> StandardForm:
+    """Parse, check and canonicalize a model's text."""
+    return assemble(canonicalize(check_source(text, filename, dimensions)))

@@ -1,10 +1,17 @@
-"""quad_form(x, P) = xᵀ P x for a vector x and a constant positive semidefinite P. Convex quadratic."""
+"""quad_form(x, P) = xᵀ P x for a vector x and a constant positive semidefinite P. Convex quadratic.
+
+P must be known to be PSD: a `psd` parameter or learnable, a Gram matrix F.T @ F, diag of a
+nonnegative vector, or sums and nonnegative multiples of these.
+"""
 
 from collections.abc import Sequence
 
+from optlayer.dsl.expressions import snippet
 from optlayer.dsl.signatures import Shape, ShapeProblem, Signature, describe_shape
 
-from ._atom import Atom
+from .. import data
+from ..errors import ConvexityError
+from ._atom import Atom, nonneg
 
 
 def _shape(shapes: Sequence[Shape], options: dict[str, int]) -> Shape:
@@ -16,4 +23,33 @@ def _shape(shapes: Sequence[Shape], options: dict[str, int]) -> Shape:
     return ()
 
 
-ATOM = Atom(Signature("quad_form", ("x", "P"), _shape, "xᵀ P x with P constant and PSD", constant_arguments=(1,)))
+def _check(call, arguments) -> None:
+    if not arguments[1].psd:
+        matrix = call.args[1]
+        name = snippet(matrix)
+        raise ConvexityError(
+            f"quad_form needs a positive semidefinite matrix, but `{name}` is not known to be one",
+            matrix.span,
+            hint=f"declare `{name} psd`, or write the matrix as `F.T @ F`",
+        )
+
+
+def canonicalize(ctx, args, options, rows):
+    return ctx.quadratic_form(ctx.affine(args[0], rows), args[1])
+
+
+def _value(args, options):
+    x, matrix = args
+    return data.matmul(x, data.matmul(matrix, x))
+
+
+ATOM = Atom(
+    Signature("quad_form", ("x", "P"), _shape, "xᵀ P x with P constant and PSD", constant_arguments=(1,)),
+    "convex",
+    canonicalize,
+    _value,
+    monotonicity=lambda position, argument: "nonmonotone",
+    sign=nonneg,
+    quadratic=True,
+    check=_check,
+)

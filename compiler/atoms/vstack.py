@@ -4,7 +4,8 @@ from collections.abc import Sequence
 
 from optlayer.dsl.signatures import Shape, ShapeProblem, Signature, describe_shape
 
-from ._atom import Atom
+from .. import affine, data
+from ._atom import Atom, sign_of_all
 
 
 def as_rows(shape: Shape) -> Shape:
@@ -22,4 +23,19 @@ def _shape(shapes: Sequence[Shape], options: dict[str, int]) -> Shape:
     return (sum(b[0] for b in blocks), blocks[0][1])
 
 
-ATOM = Atom(Signature("vstack", ("a",), _shape, "stack vectors or matrices as rows", variadic=True))
+def canonicalize(ctx, args, options, rows):
+    parts = [affine.reshape(ctx.affine(a, rows), as_rows(a.shape)) for a in args]
+    return affine.concatenate(parts, 0, _shape([a.shape for a in args], options))
+
+
+def _value(args, options):
+    return data.concat([data.reshape(a, as_rows(a.shape)) for a in args], 0)
+
+
+ATOM = Atom(
+    Signature("vstack", ("a",), _shape, "stack vectors or matrices as rows", variadic=True),
+    "affine",
+    canonicalize,
+    _value,
+    sign=sign_of_all,
+)
