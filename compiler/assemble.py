@@ -178,16 +178,10 @@ class _Builder:
     def build(self) -> StandardForm:
         blocks = self.relations()
         self.objective()
-        sizes = {"Q": (self.n, self.n), "q": (self.n,), "G": (self.sizes["G"], self.n), "h": (self.sizes["G"],), "A": (self.sizes["A"], self.n), "b": (self.sizes["A"],)}
-        base = {name: np.zeros(shape) for name, shape in sizes.items()}
         entries = []
         for matrix, rows, cols, value, origin in self.pending:
-            width = sizes[matrix][1] if len(sizes[matrix]) == 2 else None
-            index = rows.astype(np.int64) if cols is None else rows.astype(np.int64) * width + cols
-            entry = Entry(matrix, np.ascontiguousarray(index), value, origin)
-            entries.append(entry)
-            if entry.constant:
-                np.add.at(base[matrix].reshape(-1), index.reshape(-1), np.broadcast_to(value.value, index.shape).reshape(-1))
+            index = rows.astype(np.int64) if cols is None else rows.astype(np.int64) * self.n + cols
+            entries.append(Entry(matrix, np.ascontiguousarray(index), value, origin))
         constant = 0.0
         parametric = []
         for term in self.constant_objective:
@@ -204,7 +198,7 @@ class _Builder:
             segments=tuple(self.canonical.segments),
             blocks=tuple(self.blocks),
             entries=tuple(entries),
-            base=base,
+            sizes=(self.n, self.sizes["G"], self.sizes["A"]),
             objective_constant=constant,
             objective_terms=tuple(parametric),
             duals=duals,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from optlayer.dsl import model as m
+from optlayer.dsl.errors import ModelErrors, raise_collected
 from optlayer.dsl.expressions import snippet
 from optlayer.dsl.integers import IterationSpace
 
@@ -23,6 +24,7 @@ from .affine import Affine, Term
 from .atoms import ATOMS
 from .curvature import Curvature, require
 from .data import Data
+from .errors import ConvexityError
 
 Operand = Affine | Data
 
@@ -118,11 +120,23 @@ class Canonicalizer:
             self._offsets[variable.name] = self._allocate(variable.name, variable.shape, 1, False, Origin(f"variable {variable.name}", variable.span))
         for variable in model.variables.values():
             self._variable_bounds(variable, root)
+        errors: list = []
         if model.objective is not None:
-            self._objective(model.objective, root)
+            self._collecting(errors, self._objective, model.objective, root)
         for item in model.constraints:
-            self._item(item, root, ())
+            self._collecting(errors, self._item, item, root, ())
+        raise_collected(errors)
         return self.result
+
+    @staticmethod
+    def _collecting(errors: list, step, *args) -> None:
+        """Run one objective or constraint step; a convexity error is kept and the next one checked."""
+        try:
+            step(*args)
+        except ConvexityError as error:
+            errors.append(error)
+        except ModelErrors as group:
+            errors.extend(group.errors)
 
     # ---- the interface atoms use --------------------------------------------------------
 
@@ -185,8 +199,10 @@ class Canonicalizer:
             inner = space.extend(item.index, item.start, item.stop, item.step)
             if inner.probe:
                 return
+            errors: list = []
             for child in item.body:
-                self._item(child, inner, names + (item.index,))
+                self._collecting(errors, self._item, child, inner, names + (item.index,))
+            raise_collected(errors)
             return
         self._constraint(item, space, names)
 

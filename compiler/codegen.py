@@ -159,7 +159,9 @@ def build_function(sf: StandardForm) -> tuple[str, dict[str, np.ndarray]]:
         body.append(f"_constant = torch.tensor({sf.objective_constant!r}, dtype=_dtype, device=_device)")
     body.append("")
     for name in MATRICES:
-        base = emit.constant(sf.base[name])
+        index, values = sf.constant_part(name)
+        tables = f'_TABLES["{emit.table(index, "i")}"], _TABLES["{emit.table(values, "c")}"]'
+        base = f"_ops.sparse({sf.shape_of(name)}, {tables}, _dtype, _device)"
         listed = ", ".join(per_matrix[name])
         body.append(f"_{name} = _ops.assemble({base}, [{listed}])")
     body.append("return _Q, _q, _G, _h, _A, _b, _constant")

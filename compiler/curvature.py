@@ -137,8 +137,7 @@ def _binary_info(node: m.Binary) -> Info:
     nonneg = (left.nonneg and right.nonneg) or (left.nonpos and right.nonpos)
     nonpos = (left.nonneg and right.nonpos) or (left.nonpos and right.nonneg)
     if other.is_constant:
-        psd = node.op == "@" and _is_gram(node) or (node.op in ("*", "/") and (left.psd or right.psd) and nonneg)
-        return Info(Curvature.CONSTANT, nonneg, nonpos, psd=psd)
+        return Info(Curvature.CONSTANT, nonneg, nonpos, psd=_product_is_psd(node, left, right))
     curvature = other.curvature
     if curvature in (Curvature.CONVEX, Curvature.CONCAVE):
         if constant.nonneg:
@@ -148,6 +147,16 @@ def _binary_info(node: m.Binary) -> Info:
         else:
             curvature = Curvature.UNKNOWN
     return Info(curvature, nonneg, nonpos, other.quadratic)
+
+
+def _product_is_psd(node: m.Binary, left: Info, right: Info) -> bool:
+    """A Gram matrix, or a PSD matrix scaled by a nonnegative scalar."""
+    if node.op == "@":
+        return _is_gram(node)
+    if node.op == "/":
+        return left.psd and right.nonneg and node.right.shape == ()
+    scalar, matrix = (left, right) if node.left.shape == () else (right, left)
+    return matrix.psd and scalar.nonneg and (node.left.shape == () or node.right.shape == ())
 
 
 def _is_gram(node: m.Binary) -> bool:
@@ -185,8 +194,6 @@ def atom_info(atom, arguments: list[Info]) -> Info:
         needed = _needed_curvature(atom, position, argument, curvature)
         if not argument.curvature.satisfies(needed):
             return Info(Curvature.UNKNOWN)
-        if atom.quadratic and not argument.is_affine and not argument.nonneg:
-            return Info(Curvature.UNKNOWN)
     if atom.linear:
         curvature = join(a.curvature for i, a in enumerate(arguments) if i not in atom.signature.constant_arguments)
     if all(a.is_constant for a in arguments):
@@ -206,7 +213,10 @@ def _needed_curvature(atom, position: int, argument: Info, curvature: Curvature)
 
 
 def _call_info(node: m.Call) -> Info:
-    return atom_info(ATOMS[node.function], [info(a) for a in node.args])
+    atom = ATOMS[node.function]
+    arguments = [info(a) for a in node.args]
+    atom.check(node, arguments)
+    return atom_info(atom, arguments)
 
 
 def structure(node: m.TExpr) -> tuple:
@@ -301,12 +311,6 @@ def _explain_binary(node: m.Binary, wanted: Curvature, where: str, allow_quadrat
             node.span,
             hint=f"{fix} (or `nonpos`), so that `{snippet(other_node)}` keeps its curvature",
         )
-    if node.op == "@" and other.curvature in (Curvature.CONVEX, Curvature.CONCAVE):
-        raise ConvexityError(
-            f"`{snippet(node)}` mixes the entries of a {other.curvature.value} expression with a matrix of unknown signs",
-            node.span,
-            hint=f"declare `{snippet(constant_node)}` nonneg, or sum the entries with `sum(...)`",
-        )
     flip = constant.nonpos and not constant.nonneg
     _explain(other_node, wanted.flipped() if flip else wanted, where, allow_quadratic)
 
@@ -325,7 +329,6 @@ def _explain_power(node: m.Power, wanted: Curvature, where: str, allow_quadratic
 
 def _explain_call(node: m.Call, wanted: Curvature, where: str, allow_quadratic: bool) -> None:
     atom = ATOMS[node.function]
-    atom.check(node, [info(a) for a in node.args])
     _explain_arguments(atom, list(node.args), node, wanted, where)
     if atom.linear:
         for arg in node.args:
@@ -358,12 +361,6 @@ def _explain_arguments(atom, args: list[m.TExpr], node: m.TExpr, wanted: Curvatu
                 hint=f"`{atom.name}` is {atom.curvature} and {atom.monotonicity(position, argument)}"
                 if needed is not Curvature.AFFINE
                 else f"`{atom.name}` takes an affine argument",
-            )
-        if atom.quadratic and not argument.is_affine and not argument.nonneg:
-            raise ConvexityError(
-                f"`{atom.name}` of a convex argument needs it nonnegative, but `{snippet(arg)}` may be negative",
-                arg.span,
-                hint="use an affine argument, or a nonnegative one such as pos(...)",
             )
     found = info(node)
     if not found.curvature.satisfies(wanted):

@@ -108,11 +108,8 @@ class Literal(Data):
 
     def sympy(self, args):
         value = self.scalar
-        if self.rows is None and value is not None:
-            if not self.shape:
-                return sympy.Float(value) if value != int(value) else sympy.Integer(int(value))
-            if value == 0:
-                return sympy.ZeroMatrix(*_matrix_dims(self.shape))
+        if value is not None:
+            return sympy.Float(value) if value != int(value) else sympy.Integer(int(value))
         if self.rows is None and _is_identity(self.value):
             return sympy.Identity(self.shape[0])
         if self.rows is None and self.size <= 16:

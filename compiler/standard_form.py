@@ -81,7 +81,7 @@ class StandardForm:
     segments: tuple[Segment, ...]
     blocks: tuple[RowBlock, ...]
     entries: tuple[Entry, ...]
-    base: dict[str, np.ndarray]
+    sizes: tuple[int, int, int]
     objective_constant: float
     objective_terms: tuple[Data, ...]
     duals: dict[str, DualRecipe]
@@ -89,15 +89,33 @@ class StandardForm:
 
     @property
     def n(self) -> int:
-        return self.base["q"].shape[0]
+        """Entries of z."""
+        return self.sizes[0]
 
     @property
     def m(self) -> int:
-        return self.base["h"].shape[0]
+        """Rows of G and h."""
+        return self.sizes[1]
 
     @property
     def p(self) -> int:
-        return self.base["b"].shape[0]
+        """Rows of A and b."""
+        return self.sizes[2]
+
+    def shape_of(self, matrix: str) -> tuple[int, ...]:
+        """The shape of Q, q, G, h, A or b."""
+        n, m, p = self.sizes
+        return {"Q": (n, n), "q": (n,), "G": (m, n), "h": (m,), "A": (p, n), "b": (p,)}[matrix]
+
+    def constant_part(self, matrix: str) -> tuple[np.ndarray, np.ndarray]:
+        """The parameter-free entries of one matrix: flat positions and values (repeats add up)."""
+        entries = [e for e in self.entries if e.matrix == matrix and e.constant]
+        if not entries:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        index = np.concatenate([e.index.reshape(-1) for e in entries])
+        values = np.concatenate([np.broadcast_to(e.values.value, e.index.shape).reshape(-1) for e in entries])
+        keep = values != 0
+        return index[keep], values[keep]
 
     @property
     def sense(self) -> str:

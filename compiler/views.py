@@ -64,7 +64,7 @@ def latex(sf: StandardForm) -> str:
         name = _latex_text(segment.name)
         lines.append(rf"&z_{{{segment.offset}:{segment.offset + segment.size}}} && = {name} \quad \text{{({_latex_text(_segment_kind(segment))})}} \\")
     for origin, entries in _by_origin(sf):
-        lines.append(rf"&\multicolumn{{2}}{{l}}{{\text{{{_latex_text(_origin_words(origin, None))}}}}} \\")
+        lines.append(rf"&\text{{{_latex_text(_origin_words(origin, None))}}} \\")
         for entry in entries:
             target = _latex_text(_entry_target(sf, entry))
             operator = "=" if entry.matrix in "GAhb" else r"\mathrel{+}="
@@ -199,4 +199,5 @@ def _value_latex(node: data.Data) -> str:
 
 def _latex_text(text: str) -> str:
     replacements = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "{": r"\{", "}": r"\}", "$": r"\$", "^": r"\^{}", "~": r"\~{}"}
+    replacements.update({"…": r"\ldots{}", "×": r"$\times$", "·": r"$\cdot$"})
     return "".join(replacements.get(c, c) for c in text).replace("`", "")

@@ -1,4 +1,4 @@
-"""The `optlayer` command: check, show, compile and solve .opt models.
+"""The `optlayer` command: check and show .opt models.
 
 Exit status: 0 when all went well, 1 when a model has errors (every one is printed),
 2 for a usage error (bad options, unreadable files). A user's mistake never prints a
@@ -8,6 +8,7 @@ Python traceback; an internal error prints one line (and the traceback with OPTL
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import traceback
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from optlayer.errors import OptError
 
 from . import __version__
-from .pipeline import check_source, read_source
+from .pipeline import read_source, standard_form
 
 EXIT_OK, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -51,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="optlayer", description="Check, show, compile and solve parameterized QPs written in .opt files."
+        prog="optlayer", description="Check and show parameterized QPs written in .opt files."
     )
     parser.add_argument("--version", action="version", version=f"optlayer {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="MODEL.opt")
     _add_dimensions(check)
     check.set_defaults(run=_check)
+
+    show = commands.add_parser("show", help="print the QP standard form a model becomes")
+    show.add_argument("file", metavar="MODEL.opt")
+    _add_dimensions(show)
+    show.add_argument("--format", choices=("text", "latex", "json"), default="text", help="text (default), latex or json")
+    show.set_defaults(run=_show)
     return parser
 
 
@@ -99,10 +106,29 @@ def _check(args: argparse.Namespace) -> int:
             status = max(status, EXIT_USAGE)
             continue
         try:
-            check_source(text, path, dimensions)
+            standard_form(text, path, dimensions)
         except OptError as error:
             print(error, file=sys.stderr)
             status = max(status, EXIT_MODEL_ERROR)
         else:
             print(f"{path}: ok")
     return status
+
+
+def _show(args: argparse.Namespace) -> int:
+    sf = standard_form(_read(args.file), args.file, dimensions_of(args.dimensions))
+    if args.format == "json":
+        print(json.dumps(sf.to_dict(), indent=2))
+    elif args.format == "latex":
+        print(sf.latex())
+    else:
+        print(sf)
+    return EXIT_OK
+
+
+def _read(path: str) -> str:
+    """A model file's text; an unreadable file is a usage error (exit status 2)."""
+    try:
+        return read_source(path)
+    except OptError as error:
+        raise UsageError(error.message) from None

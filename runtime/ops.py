@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import base64
 import io
+import math
+import weakref
 import zlib
 from collections.abc import Sequence
 
 import numpy as np
 import torch
 
-_CONSTANTS: dict[tuple[int, torch.dtype, torch.device], torch.Tensor] = {}
+_CACHE: dict[int, tuple[weakref.ref, dict]] = {}
+"""Tensors made from a generated module's tables, per array and (dtype, device). An entry
+goes when its array is collected, so a new array at the same address never finds it."""
 
 
 def tables(encoded: str) -> dict[str, np.ndarray]:
@@ -30,17 +34,38 @@ def encode_tables(arrays: dict[str, np.ndarray]) -> str:
     """The text form of ``arrays`` for ``tables``: a compressed .npz, base64-encoded."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    return base64.b64encode(zlib.compress(buffer.getvalue(), 9)).decode("ascii")
+    return base64.b64encode(zlib.compress(buffer.getvalue(), 6)).decode("ascii")
+
+
+def _cached(array: np.ndarray, key: tuple, make) -> torch.Tensor:
+    entry = _CACHE.get(id(array))
+    if entry is None or entry[0]() is not array:
+        entry = (weakref.ref(array, lambda _, cache=_CACHE, address=id(array): cache.pop(address, None)), {})
+        _CACHE[id(array)] = entry
+    tensor = entry[1].get(key)
+    if tensor is None:
+        tensor = entry[1][key] = make()
+    return tensor
 
 
 def const(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """A constant array as a tensor of the given dtype and device (converted once, then cached)."""
-    key = (id(array), dtype, device)
-    tensor = _CONSTANTS.get(key)
-    if tensor is None:
-        tensor = torch.as_tensor(array, dtype=dtype if array.dtype.kind == "f" else torch.int64, device=device)
-        _CONSTANTS[key] = tensor
-    return tensor
+    """A table as a tensor: float tables in ``dtype``, index tables as int64; converted once, then cached."""
+    kind = dtype if array.dtype.kind == "f" else torch.int64
+    return _cached(array, ("const", kind, device), lambda: torch.as_tensor(array, dtype=kind, device=device))
+
+
+def sparse(shape: Sequence[int], index: np.ndarray, values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """A dense tensor of ``shape`` holding ``values`` at flat positions ``index`` (repeats add up).
+
+    Built once per table, dtype and device: a layer's constant part does not change between calls.
+    """
+
+    def make() -> torch.Tensor:
+        flat = torch.zeros(math.prod(shape), dtype=dtype, device=device)
+        flat.index_add_(0, torch.as_tensor(index, device=device), torch.as_tensor(values, dtype=dtype, device=device))
+        return flat.reshape(tuple(shape))
+
+    return _cached(values, ("sparse", tuple(shape), dtype, device), make)
 
 
 def reshape(x: torch.Tensor, ndim: int, shape: Sequence[int]) -> torch.Tensor:

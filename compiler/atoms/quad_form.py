@@ -6,6 +6,7 @@ nonnegative vector, or sums and nonnegative multiples of these.
 
 from collections.abc import Sequence
 
+from optlayer.dsl import model as m
 from optlayer.dsl.expressions import snippet
 from optlayer.dsl.signatures import Shape, ShapeProblem, Signature, describe_shape
 
@@ -27,10 +28,12 @@ def _check(call, arguments) -> None:
     if not arguments[1].psd:
         matrix = call.args[1]
         name = snippet(matrix)
+        if isinstance(matrix, m.DataRef):
+            hint = f"declare `{name} psd`, or write the matrix as `F.T @ F`"
+        else:
+            hint = "build it from known PSD parts: `psd` data, `F.T @ F`, diag(nonneg vector), sums and nonnegative multiples"
         raise ConvexityError(
-            f"quad_form needs a positive semidefinite matrix, but `{name}` is not known to be one",
-            matrix.span,
-            hint=f"declare `{name} psd`, or write the matrix as `F.T @ F`",
+            f"quad_form needs a positive semidefinite matrix, but `{name}` is not known to be one", matrix.span, hint=hint
         )
 
 
