@@ -1,0 +1,420 @@
+"""Batched proximal primal-dual interior-point iteration (Mehrotra predictor-corrector).
+
+The method follows PIQP (Schwan, Jiang, Kuhn, Jones 2023): an interior-point method applied to
+the proximal-method-of-multipliers subproblem
+
+    min ½xᵀQx + qᵀx + ½‖x − ξ‖²_{R_x} + ½‖y‖²_{R_A} + ½‖z‖²_{R_G}
+        s.t. Ax − R_A(y − η) = b,  Gx + s − R_G(z − ζ) = h,  s ≥ 0,
+
+whose regularized KKT matrices are quasi-definite for any convex QP: LPs, singular Q, free
+variables, redundant equality rows. A proximal centre (ξ for x, (η, ζ) for the multipliers) moves
+to the current iterate when the corresponding residual of the original problem fell by 5 %, or
+when the subproblem is solved (its residual is a tenth of the original one, so only the proximal
+term is left): the outer iteration is then a proximal-point step and converges to a solution of
+the original problem.
+
+R_x = rho and R_A = delta_eq are tiny and fixed during a solve, so the part of the factorization
+that depends on them is computed once (see :mod:`kkt`); they only grow, per element and by
+FAILURE_REG_FACTOR, when a factorization fails. R_G = delta starts at ``delta_init`` and shrinks
+with the complementarity gap (PIQP's rule) down to ``delta_min``; while the multipliers' centre is
+stalled it shrinks faster. Primal (x, s) and dual (y, z) variables take separate step lengths, as
+in PIQP. Iterative refinement towards the *unregularized* Newton system (the regularized solve
+acting as preconditioner) is applied to elements whose proximal centre has stalled for
+REFINE_STALL iterations, which is where the regularization would otherwise slow convergence.
+
+All regularizations live in the equilibrated problem (:mod:`equilibrate`); the iterates and the
+stopping test live in the caller's units, so the tolerances apply to the original data. An
+element is SOLVED when, with eps = eps_abs + eps_rel · (size of the terms),
+
+    primal residual  max(|Ax − b|, [Gx − h]⁺)                 <= eps,
+    dual residual    |Qx + q + Aᵀy + Gᵀz|                     <= eps,
+    duality gap      |xᵀQx + qᵀx + bᵀy + hᵀz|                 <= eps,
+    complementarity  sᵀz                      <= complementarity_factor · eps (gap's reference),
+
+all as infinity norms on the original data.
+
+Infeasibility is detected from certificates. When a problem is primal infeasible the proximal
+centres (η, ζ) stop moving and (y − η, z − ζ) grows in the direction of a Farkas certificate
+(Aᵀȳ + Gᵀz̄ = 0, z̄ ≥ 0, bᵀȳ + hᵀz̄ < 0); when it is dual infeasible x − ξ grows in the direction of
+a ray (Qx̄ = 0, Ax̄ = 0, Gx̄ ≤ 0, qᵀx̄ < 0). Both are tested, in the equilibrated norms and relative
+to the size of the candidate, for elements whose proximal centre has stalled.
+
+Every element of the batch runs the same iteration independently; elements that have finished
+(solved, certificate found, failed) are recorded and leave the active set, which is compacted
+once at least half of it has finished, so that finished elements soon stop costing time (small
+problems, whose cost is per operation rather than per element, are not compacted at all).
+The only host synchronization per iteration is the transfer of the per-element status codes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from . import kkt as kkt_module
+from .batching import Batch
+from .equilibrate import Scaling
+from .operators import Operators
+from .options import SolverOptions
+from .status import Status
+
+PROX_DECREASE = 0.95
+"""A proximal centre moves to the iterate when its residual fell below this fraction of the previous one."""
+SUBPROBLEM_TOLERANCE = 0.1
+"""A proximal centre also moves when the residual of the regularized subproblem is below this
+fraction of the original residual: the subproblem is solved and a proximal-point step is due."""
+STALL_ITERATIONS = 5
+"""Consecutive iterations without a move of the multipliers' centre before delta shrinks faster."""
+DELTA_STALL_FACTOR = 0.1
+"""Per-iteration reduction of delta while the multipliers' centre is stalled: lets (y − η, z − ζ)
+grow into an infeasibility certificate instead of saturating at residual/delta, and sharpens the
+Newton steps on hard feasible problems."""
+MU_RATE_DAMPING = 0.666
+"""delta shrinks by (1 − rate) when the multipliers' centre moved, by (1 − MU_RATE_DAMPING·rate)
+otherwise, where rate is the relative decrease of mu in the last step (PIQP's schedule)."""
+FAILURE_DELTA_FACTOR = 100.0
+"""Factor by which delta of an element grows after a failed factorization."""
+FAILURE_REG_FACTOR = 100.0
+"""Factor by which the fixed regularizations (rho, delta_eq) of an element grow after a failed
+factorization; its part of the fixed factorization is then recomputed."""
+DELTA_MAX = 1.0
+"""Upper limit of delta after failure-driven increases."""
+TAU_MAX = 0.999
+"""The fraction-to-the-boundary factor is max(tau, 1 − mu) (mu in equilibrated units), capped
+here: steps get longer as the iterates approach the solution, which shortens the end game."""
+MU_FLOOR = 1e-10
+"""Lower limit of the complementarity measure used to centre the starting point."""
+DUAL_MIN_PIVOT = 1e-4
+"""The dual reduction (Schur complement G H⁻¹ Gᵀ) is used only when every pivot of H's Cholesky
+factor, in the equilibrated problem, is at least this large: with a near-singular H (LPs,
+singular Q) the Schur complement loses all accuracy, while the primal reduction stays usable."""
+CERTIFICATE_STALL = 2
+"""Infeasibility certificates are tested for elements whose proximal centre has made no progress
+for this many consecutive iterations (before that, the displacement is an ordinary step)."""
+REFINE_STALL = 2
+"""Iterative refinement (towards the unregularized Newton system) is applied to the elements whose
+proximal centre has made no progress for this many consecutive iterations."""
+COMPACT_FRACTION = 0.5
+"""The active set is compacted when at most this fraction of it is still running ..."""
+COMPACT_MIN_WORK = 1e7
+"""... and the finished elements account for at least this many flops per iteration (about
+n²(n + m + p) each): below that, an iteration costs the same with or without them, since its time
+is the fixed overhead of each tensor operation."""
+RUNNING = -1
+
+
+@dataclasses.dataclass
+class IPMResult:
+    """Final iterates and statuses of a whole batch, plus what the backward pass reuses."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    z: torch.Tensor
+    s: torch.Tensor
+    status: torch.Tensor
+    iterations: torch.Tensor
+    kkt: kkt_module.KKT
+    primal_residual: torch.Tensor
+    dual_residual: torch.Tensor
+    duality_gap: torch.Tensor
+    unit_G: torch.Tensor
+    """(B, m): the inequality regularization per unit of delta, in the caller's units."""
+
+
+class _State:
+    """Per-element tensors of the elements still in the active set (first dimension B')."""
+
+    def __init__(self, **tensors: torch.Tensor):
+        self.__dict__.update(tensors)
+
+    def select(self, keep: torch.Tensor) -> _State:
+        return _State(**{k: v.index_select(0, keep) for k, v in self.__dict__.items()})
+
+
+def _norms(*vectors: torch.Tensor) -> torch.Tensor:
+    """Row-wise infinity norms of equally shaped (B, k) tensors, as a (len, B) tensor."""
+    if not vectors[0].shape[-1]:
+        return vectors[0].new_zeros(len(vectors), vectors[0].shape[0])
+    return torch.stack(vectors).abs_().amax(-1)
+
+
+def _step_lengths(sz: torch.Tensor, dsz: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
+    """(2, B, 1): tau (B, 1) times the largest steps in [0, 1] keeping s and z (stacked as sz)
+    nonnegative."""
+    return tau / (dsz / sz).neg_().amax(-1, keepdim=True).clamp_(min=1.0)
+
+
+def _starting_point(kkt, q, g, unit_G, e_G, c, delta):
+    """PIQP's start: one regularized Newton solve with s = z = 1 (in the equilibrated problem),
+    then a shift into the interior that centres every complementarity pair at the same mu."""
+    p, m = kkt.p, kkt.m
+    ok = kkt.factor(delta.unsqueeze(1) * unit_G, unit_G)
+    b, h = g[:, :p], g[:, p:]
+    x, y, z, _ = kkt.newton((-q, b, h, torch.zeros_like(h)), unit_G, torch.ones_like(unit_G))
+    ok = ok & x.isfinite().all(1) & y.isfinite().all(1) & z.isfinite().all(1)
+    if not m:
+        return x, y, z, torch.zeros_like(h), ok
+    zt = c.unsqueeze(1) * z / e_G
+    shift_s = zt.amax(1, keepdim=True).clamp(min=0)
+    shift_z = (-zt).amax(1, keepdim=True).clamp(min=0)
+    mu = ((shift_s - zt) * (zt + shift_z)).mean(1, keepdim=True).clamp(min=MU_FLOOR)
+    z_new = 0.5 * (zt + torch.sqrt(zt * zt + 4 * mu))
+    s_new = z_new - zt
+    return x, y, e_G * z_new / c.unsqueeze(1), s_new / e_G, ok
+
+
+def _setup(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions):
+    """The KKT system (with the reduction chosen for shape and conditioning) and the start."""
+    B, n, m, p = batch.size, batch.n, batch.m, batch.p
+    c = scaling.c.unsqueeze(1)
+    reg_x = (opts.rho / (c * scaling.d**2)).expand(B, n).contiguous()
+    reg_A = (opts.delta_eq * c / scaling.e_A**2).expand(B, p).contiguous()
+    unit_G = (c / scaling.e_G**2).expand(B, m)
+    form = kkt_module.choose_form(n, m, opts.kkt)
+    kkt = kkt_module.build(form, ops, reg_x, reg_A)
+    if form == "dual" and opts.kkt == "auto":
+        pivots = kkt.U_H.diagonal(dim1=-2, dim2=-1) ** 2 * (c * scaling.d**2)
+        if not bool((pivots.amin(1) >= DUAL_MIN_PIVOT).all()):
+            kkt = kkt_module.build("primal", ops, reg_x, reg_A)
+    g = torch.cat((batch.b, batch.h), dim=1)
+    delta = torch.full((B,), opts.delta_init, dtype=batch.q.dtype, device=batch.q.device)
+    for attempt in range(opts.max_factor_retries + 1):
+        x, y, z, s, ok = _starting_point(kkt, batch.q, g, unit_G, scaling.e_G, scaling.c, delta)
+        ok &= kkt.setup_ok()
+        if attempt == opts.max_factor_retries or bool(ok.all()):
+            break
+        failed = (~ok).nonzero().squeeze(1)
+        kkt.strengthen(failed, FAILURE_REG_FACTOR)
+        delta[failed] = (delta[failed] * FAILURE_DELTA_FACTOR).clamp(max=DELTA_MAX)
+    keep = ok.unsqueeze(1)
+    x = torch.where(keep, x, 0.0)
+    v = torch.where(keep, torch.cat((y, z), dim=1), torch.cat((torch.zeros_like(y), scaling.e_G.expand(B, m) / c), 1))
+    s = torch.where(keep, s, (1 / scaling.e_G).expand(B, m))
+    return kkt, g, unit_G, delta, x, v, s, ok
+
+
+def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -> IPMResult:
+    """Run the interior-point method on every element of ``batch`` (all with finite data);
+    ``ops`` holds the batch's Q, A, G."""
+    B, n, m, p = batch.size, batch.n, batch.m, batch.p
+    dtype, device = batch.q.dtype, batch.q.device
+    full_kkt, g, unit_G, delta, x, v, s, start_ok = _setup(batch, ops, scaling, opts)
+    c = scaling.c
+    e = torch.cat((scaling.e_A, scaling.e_G), dim=1).expand(B, p + m)
+    w_dual = (c.unsqueeze(1) * scaling.d).expand(B, n)
+    st = _State(
+        index=torch.arange(B, device=device),
+        q=batch.q,
+        g=g,
+        c=c,
+        unit_G=unit_G,
+        w_dual=w_dual,
+        w_prim=e,
+        w_x=(1 / scaling.d).expand(B, n),
+        w_v=c.unsqueeze(1) / e,
+        w_K=torch.cat((w_dual, e), dim=1),
+        reg_v=torch.cat((full_kkt.reg_A, delta.unsqueeze(1) * unit_G), dim=1),
+        x=x,
+        v=v,
+        s=s,
+        xi=x,
+        vc=v,
+        delta=delta,
+        mu=(s * v[:, p:]).mean(1) if m else torch.zeros(B, dtype=dtype, device=device),
+        mu_rate=torch.zeros(B, dtype=dtype, device=device),
+        prev=torch.full((B, 2), float("inf"), dtype=dtype, device=device),
+        stall=torch.zeros(B, 2, dtype=torch.int64, device=device),
+        failures=torch.where(start_ok, 0, opts.max_factor_retries + 1),
+    )
+    st.live = torch.ones(B, 1, dtype=dtype, device=device)
+    kkt = full_kkt
+    out_x, out_v, out_s = torch.empty_like(x), torch.empty_like(v), torch.empty_like(s)
+    res_out = torch.empty(3, B, dtype=dtype, device=device)
+    final_code = [RUNNING] * B
+    final_iteration = [0] * B
+    eps_abs, eps_rel = opts.eps_abs, opts.eps_rel
+    running = list(range(B))
+    index_host = list(range(B))
+    work = n * n * (n + m + p)
+    stalled = refine = False
+
+    for k in range(opts.max_iter + 1):
+        x, v, s = st.x, st.v, st.s
+        P = ops.primal(x)
+        Qx, Cx = P[:, :n], P[:, n:]
+        Ctv = ops.adjoint(v)
+        r_d = torch.add(Qx, st.q).add_(Ctv)
+        r_v = Cx - st.g
+        if p:
+            r_full = torch.cat((r_v[:, :p], r_v[:, p:] + s), dim=1)
+            violation = torch.cat((r_v[:, :p], r_v[:, p:].clamp(min=0)), dim=1)
+        else:
+            r_full, violation = r_v + s, r_v.clamp(min=0)
+        reg_d = torch.addcmul(r_d, kkt.reg_x, x - st.xi)
+        reg_p = torch.addcmul(r_full, st.reg_v, v - st.vc, value=-1)
+        nN = _norms(r_d, Qx, st.q, Ctv, st.w_dual * r_d, st.w_dual * reg_d)
+        nV = _norms(violation, Cx, st.g, st.w_prim * r_full, st.w_prim * reg_p)
+        dots = torch.stack((torch.linalg.vecdot(x, Qx), torch.linalg.vecdot(st.q, x), torch.linalg.vecdot(st.g, v)))
+        gap_ref = dots.abs().amax(0)
+        res = torch.stack((nV[0], nN[0], dots.sum(0).abs_(), st.mu * m))
+        ref = torch.stack((nV[1:3].amax(0), nN[1:4].amax(0), gap_ref, gap_ref))
+        bound = ref.mul_(eps_rel).add_(eps_abs)
+        bound[3] *= opts.complementarity_factor
+        within = res <= bound
+
+        # Proximal centres and the inequality regularization, in the equilibrated norms.
+        scaled = torch.stack((nV[3], nN[4]), dim=1)
+        progress = (scaled < PROX_DECREASE * st.prev) | within[:2].T
+        moved = progress | (torch.stack((nV[4], nN[5]), dim=1) <= SUBPROBLEM_TOLERANCE * scaled)
+        st.prev = scaled
+        st.stall = (st.stall + 1).masked_fill_(progress, 0)
+        shrink = 1 - torch.where(moved[:, 0], st.mu_rate, MU_RATE_DAMPING * st.mu_rate)
+        shrink.masked_fill_(st.stall[:, 0] > STALL_ITERATIONS, DELTA_STALL_FACTOR)
+        st.delta = (st.delta * shrink).clamp_(min=opts.delta_min)
+
+        code = (st.failures > opts.max_factor_retries).long().mul_(int(Status.NUMERICAL) - RUNNING).add_(RUNNING)
+        if k == opts.max_iter:
+            code.masked_fill_(code == RUNNING, int(Status.MAX_ITER))
+        if stalled:
+            code = _certificates(code, st, ops, x, v, P, Ctv, n, p, m, opts.eps_infeasible)
+        code.masked_fill_(within.all(0), int(Status.SOLVED))
+        code.masked_fill_(~res.isfinite().all(0), int(Status.NUMERICAL))
+        codes, stall_rows, failed_rows = torch.stack((code, st.stall.amax(1), st.failures)).tolist()
+
+        finished = [i for i in running if codes[i] != RUNNING]
+        if finished:
+            for i in finished:
+                final_code[index_host[i]] = codes[i]
+                final_iteration[index_host[i]] = k
+            running = [i for i in running if codes[i] == RUNNING]
+            compact = len(running) <= COMPACT_FRACTION * len(codes)
+            if not running or (compact and (len(codes) - len(running)) * work >= COMPACT_MIN_WORK):
+                outputs = ((out_x, x, 0), (out_v, v, 0), (out_s, s, 0), (res_out, res[:3], 1))
+                _record(st.index, running, len(codes), outputs)
+                if not running:
+                    break
+                keep = torch.tensor(running, device=device)
+                st = st.select(keep)
+                ops = ops.select(keep)
+                kkt = full_kkt.select(st.index, ops)
+                index_host = [index_host[i] for i in running]
+                x, v, s = st.x, st.v, st.s
+                r_d, r_full, reg_d, moved = (t.index_select(0, keep) for t in (r_d, r_full, reg_d, moved))
+                stall_rows = [stall_rows[i] for i in running]
+                failed_rows = [failed_rows[i] for i in running]
+                running = list(range(len(running)))
+            else:
+                st.live.index_fill_(0, torch.tensor(finished, device=device), 0.0)
+        most_stalled = max(stall_rows[i] for i in running)
+        stalled = most_stalled >= CERTIFICATE_STALL
+        refine = most_stalled >= REFINE_STALL
+        failed = [i for i in running if failed_rows[i]]
+        if failed:
+            rows = torch.tensor(failed, device=device)
+            kkt.strengthen(rows, FAILURE_REG_FACTOR)
+            if kkt is not full_kkt:
+                full_kkt.strengthen(st.index.index_select(0, rows), FAILURE_REG_FACTOR)
+
+        move_x = moved[:, 1:]
+        st.xi = torch.where(move_x, x, st.xi)
+        st.vc = torch.where(moved[:, :1], v, st.vc)
+        rhs_a = torch.where(move_x, r_d, reg_d).neg_()
+        st.x, st.v, st.s = _newton_step(kkt, st, x, v, s, rhs_a, r_full, p, m, opts, refine)
+
+    status = torch.tensor(final_code, dtype=torch.int64, device=device)
+    iterations = torch.tensor(final_iteration, dtype=torch.int64, device=device)
+    return IPMResult(
+        out_x,
+        out_v[:, :p],
+        out_v[:, p:],
+        out_s,
+        status,
+        iterations,
+        full_kkt,
+        res_out[0],
+        res_out[1],
+        res_out[2],
+        unit_G,
+    )
+
+
+def _record(index, running, size, pairs):
+    """Copy the rows of the active set that are no longer running into the batch-wide outputs;
+    ``pairs`` holds (output, value, batch dimension)."""
+    still = set(running)
+    rows = torch.tensor([i for i in range(size) if i not in still], dtype=torch.int64, device=index.device)
+    if not rows.numel():
+        return
+    where = index.index_select(0, rows)
+    for out, value, dim in pairs:
+        out.index_copy_(dim, where, value.index_select(dim, rows))
+
+
+def _certificates(code, st, ops, x, v, P, Ctv, n, p, m, eps_inf):
+    """Mark elements whose displacement from the proximal centres is an infeasibility certificate."""
+    xbar = x - st.xi
+    K_bar = st.w_K * (P - ops.primal(st.xi))
+    worst = torch.cat((K_bar[:, : n + p].abs(), K_bar[:, n + p :]), dim=1).amax(1)
+    x_norm = (st.w_x * xbar).abs().amax(1)
+    descent = st.c * torch.linalg.vecdot(st.q, xbar)
+    ray = (st.stall[:, 1] >= CERTIFICATE_STALL) & (x_norm > 0)
+    ray &= (worst <= eps_inf * x_norm) & (descent < -eps_inf * x_norm)
+    code = torch.where(ray, int(Status.DUAL_INFEASIBLE), code)
+    if not p + m:
+        return code
+    vbar = v - st.vc
+    scaled = st.w_v * vbar
+    v_norm = scaled.abs().amax(1)
+    Ct_bar = (st.w_dual * (Ctv - ops.adjoint(st.vc))).abs().amax(1)
+    bound = st.c * torch.linalg.vecdot(st.g, vbar)
+    farkas = (st.stall[:, 0] >= CERTIFICATE_STALL) & (v_norm > 0)
+    farkas &= (Ct_bar <= eps_inf * v_norm) & (bound < -eps_inf * v_norm)
+    if m:
+        farkas &= scaled[:, p:].amin(1) >= -eps_inf * v_norm
+    return torch.where(farkas, int(Status.INFEASIBLE), code)
+
+
+def _newton_step(kkt, st, x, v, s, a, r_full, p, m, opts, refine):
+    """One Mehrotra predictor-corrector step from (x, v, s) with dual right-hand side ``a``;
+    returns the new (x, v, s)."""
+    z = v[:, p:]
+    reg_G = st.delta.unsqueeze(1) * st.unit_G
+    ok = kkt.factor(reg_G, s / z)
+    st.reg_v[:, p:] = reg_G
+    bc = st.reg_v * (v - st.vc) - r_full
+    b, c = bc[:, :p], bc[:, p:]
+    prepared = kkt.prepare(a, b, c)
+    if m:
+        tau = (1 - st.c * st.mu).clamp_(min=opts.tau, max=TAU_MAX).unsqueeze(1)
+        sz = torch.stack((s, z))
+        comp = s * z
+        dx, dy, dz, ds = kkt.solve(prepared, -comp, s, z)
+        dsz = torch.stack((ds, dz))
+        alpha = _step_lengths(sz, dsz, tau)
+        mu_aff = torch.linalg.vecdot(*(sz + alpha * dsz)) / m
+        sigma = (mu_aff / st.mu).clamp_(0, 1) ** 3
+        d = (sigma * st.mu).unsqueeze(1) - comp - ds * dz
+    else:
+        d = c
+    sol = kkt.solve(prepared, d, s, z)
+    if refine and opts.refine_steps:
+        refined = kkt.refine(sol, (a, b, c, d), s, z, opts.refine_steps, regularized=False)
+        own = (st.stall >= REFINE_STALL).any(1, keepdim=True)
+        sol = tuple(torch.where(own, u, w) for u, w in zip(refined, sol))
+    okc = ok.unsqueeze(1)
+    dx, dv, ds = (torch.where(okc, t, 0.0) for t in (sol[0], torch.cat(sol[1:3], dim=1), sol[3]))
+    if m:
+        alpha = _step_lengths(sz, torch.stack((ds, dv[:, p:])), tau).mul_(st.live)
+        x = x + alpha[0] * dx
+        v = v + alpha[1] * dv
+        s = s + alpha[0] * ds
+        v[:, p:].clamp_(min=torch.finfo(v.dtype).tiny)
+        mu_new = torch.linalg.vecdot(s, v[:, p:]) / m
+        st.mu_rate = ((st.mu - mu_new) / st.mu).clamp_(min=0)
+        st.mu = mu_new
+    else:
+        x, v = x + st.live * dx, v + st.live * dv
+    st.failures = torch.where(ok, 0, st.failures + 1)
+    st.delta = torch.where(ok, st.delta, (st.delta * FAILURE_DELTA_FACTOR).clamp(max=DELTA_MAX))
+    return x, v, s

@@ -1,0 +1,62 @@
+"""float32 solves and gradients; CUDA (skipped without a GPU)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from optlayer.runtime import Status, solve_qp
+
+CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.parametrize("n,m,p", [(5, 4, 1), (20, 30, 5), (12, 0, 3), (8, 10, 0)])
+def test_float32_matches_float64(n, m, p, make_qp, args):
+    qp64 = args(make_qp(n, m, p, batch=(4,), seed=60 + n))
+    qp32 = [None if t is None else t.float() for t in qp64]
+    res64 = solve_qp(*qp64, eps_abs=1e-10, eps_rel=1e-10)
+    res32 = solve_qp(*qp32)
+    assert res32.z.dtype == torch.float32
+    assert (res32.status == Status.SOLVED).all()
+    scale = 1 + float(res64.z.abs().max())
+    np.testing.assert_allclose(res32.z.double().numpy(), res64.z.numpy(), atol=2e-3 * scale)
+
+
+def test_float32_lp_and_singular_q(make_qp, args):
+    for data in (make_qp(8, 5, 2, seed=61, lp=True), make_qp(8, 5, 2, seed=62, rank=2)):
+        qp32 = [None if t is None else t.float() for t in args(data)]
+        assert int(solve_qp(*qp32).status) == Status.SOLVED
+
+
+def test_float32_gradients_are_close_to_float64(make_qp):
+    data = make_qp(6, 5, 2, seed=63)
+    grads = {}
+    for dtype in (torch.float64, torch.float32):
+        inputs = [t.detach().to(dtype).clone().requires_grad_() for t in data]
+        solve_qp(*inputs).z.sum().backward()
+        grads[dtype] = [t.grad.double() for t in inputs]
+    for g32, g64 in zip(grads[torch.float32], grads[torch.float64]):
+        assert torch.isfinite(g32).all()
+        np.testing.assert_allclose(g32.numpy(), g64.numpy(), atol=5e-3 * (1 + float(g64.abs().max())))
+
+
+@CUDA
+def test_cuda_matches_cpu(make_qp):
+    data = make_qp(10, 12, 3, batch=(5,), seed=64)
+    cpu = solve_qp(*data)
+    inputs = [t.cuda().requires_grad_() for t in data]
+    gpu = solve_qp(*inputs)
+    assert gpu.z.device.type == "cuda" and gpu.status.device.type == "cuda"
+    np.testing.assert_allclose(gpu.z.cpu().numpy(), cpu.z.numpy(), atol=1e-7)
+    gpu.z.sum().backward()
+    assert all(torch.isfinite(t.grad).all() for t in inputs)
+
+
+@CUDA
+def test_cuda_float32_and_failures(make_qp):
+    Q, q, G, h, A, b = (t.cuda().float() for t in make_qp(6, 4, 1, batch=(3,), seed=65))
+    q = q.clone()
+    q[1, 0] = float("nan")
+    res = solve_qp(Q, q, G, h, A, b)
+    assert res.status.tolist() == [Status.SOLVED, Status.NUMERICAL, Status.SOLVED]
