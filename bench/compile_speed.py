@@ -38,7 +38,9 @@ def cvxpylayers_time(T: int) -> float:
     A, B = cp.Parameter((nx, nx)), cp.Parameter((nx, nu))
     x_init, Qh, Rh, u_max = cp.Parameter(nx), cp.Parameter((nx, nx)), cp.Parameter((nu, nu)), cp.Parameter(nonneg=True)
     x, u = cp.Variable((nx, T + 1)), cp.Variable((nu, T))
-    cost = sum(cp.sum_squares(Qh @ x[:, t]) for t in range(1, T + 1)) + sum(cp.sum_squares(Rh @ u[:, t]) for t in range(T))
+    cost = sum(cp.sum_squares(Qh @ x[:, t]) for t in range(1, T + 1)) + sum(
+        cp.sum_squares(Rh @ u[:, t]) for t in range(T)
+    )
     constraints = [x[:, 0] == x_init]
     for t in range(T):
         constraints += [x[:, t + 1] == A @ x[:, t] + B @ u[:, t], cp.norm_inf(u[:, t]) <= u_max]
@@ -54,7 +56,9 @@ def main() -> None:
     args = parser.parse_args()
     optlayer_times(5)  # warm up: builds the parser tables and imports
     print("MPC of examples/mpc.opt, nx = 12, nu = 4")
-    print(f"{'T':>5} {'z size':>7} {'standard form':>14} {'+ code':>9} {'per step':>9} {'cvxpylayers':>12} {'ratio':>7}")
+    print(
+        f"{'T':>5} {'z size':>7} {'standard form':>14} {'+ code':>9} {'per step':>9} {'cvxpylayers':>12} {'ratio':>7}"
+    )
     for T in args.horizons:
         canonical, total, n = optlayer_times(T)
         peer = float("nan") if args.no_cvxpylayers else cvxpylayers_time(T)

@@ -28,7 +28,9 @@ def generated_model(lines: int = 2000, constraints: int = 1000) -> str:
     text.append("minimize sum_squares(A @ x) + lam * norm1(x) + sum(sum_squares(y[j]) for j in range(k))")
     text.append("subject to")
     for i in range(flat):
-        text.append(f"    c{i}: x[{i % 200}] + 2 * x[{(i * 7) % 200}] - y[{i % 20}, {(i * 3) % 200}] <= b{i % bounds} + p{i % loops}[{i % 200}]")
+        text.append(
+            f"    c{i}: x[{i % 200}] + 2 * x[{(i * 7) % 200}] - y[{i % 20}, {(i * 3) % 200}] <= b{i % bounds} + p{i % loops}[{i % 200}]"
+        )
     for i in range(loops):
         text.append(f"    # block {i}")
         text.append(f"    for t in range({i % 5}, k - 1):")

@@ -97,7 +97,9 @@ def constant(value: Data, rows: int) -> Affine:
 
 
 def negate(a: Affine) -> Affine:
-    terms = tuple(Term(t.cols, data.neg(t.values) if t.values is not None else data.literal(-np.ones((1, 1)))) for t in a.terms)
+    terms = tuple(
+        Term(t.cols, data.neg(t.values) if t.values is not None else data.literal(-np.ones((1, 1)))) for t in a.terms
+    )
     return Affine(a.shape, a.rows, terms, data.neg(a.constant) if a.constant is not None else None)
 
 
@@ -133,7 +135,9 @@ def scale(a: Affine, factor: Data) -> Affine:
     shape = tuple(np.broadcast_shapes(a.shape, factor.shape))
     a = broadcast_to(a, shape)
     size = math.prod(shape)
-    per_position = data.reshape(data.broadcast(factor, shape), (size, 1)) if factor.shape != () else data.reshape(factor, (1, 1))
+    per_position = (
+        data.reshape(data.broadcast(factor, shape), (size, 1)) if factor.shape != () else data.reshape(factor, (1, 1))
+    )
     terms = tuple(Term(t.cols, per_position if t.values is None else data.mul(t.values, per_position)) for t in a.terms)
     constant_part = data.mul(a.constant, factor) if a.constant is not None else None
     return Affine(shape, a.rows, terms, constant_part)
@@ -154,7 +158,11 @@ def select(a: Affine, source: np.ndarray, shape: Shape, label: str = "", looped:
     source = source.reshape((a.rows, size) if looped else (size,))
     mask = source >= 0
     picked = np.where(mask, source, 0)
-    zero = data.literal(mask.reshape(picked.shape + (1,)).astype(np.float64), a.rows if looped else None) if not mask.all() else None
+    zero = (
+        data.literal(mask.reshape(picked.shape + (1,)).astype(np.float64), a.rows if looped else None)
+        if not mask.all()
+        else None
+    )
     terms = []
     for term in a.terms:
         cols = term.cols
@@ -349,7 +357,9 @@ def _outer_left(left: Data, term: Term, inner: int, columns: int, positions: int
         per_column = data.take(per_column, permutation, False)
     else:
         per_column = data.reshape(per_column, (1, inner, width))
-    product = data.mul(data.reshape(left, (out_rows, 1, inner, 1)), data.reshape(per_column, (1, columns, inner, width)))
+    product = data.mul(
+        data.reshape(left, (out_rows, 1, inner, 1)), data.reshape(per_column, (1, columns, inner, width))
+    )
     return data.reshape(product, (out_rows * columns, inner * width))
 
 
@@ -371,7 +381,11 @@ def matmul_right(a: Affine, matrix: Data) -> Affine:
                 moved = np.arange(out_rows * inner * term.width).reshape(out_rows, inner, term.width).transpose(0, 2, 1)
                 by_row = data.take(grid, moved, False)  # (out_rows, width, inner)
                 product = data.matmul(by_row, right)  # (out_rows, width, out_columns)
-                back = np.arange(out_rows * term.width * out_columns).reshape(out_rows, term.width, out_columns).transpose(0, 2, 1)
+                back = (
+                    np.arange(out_rows * term.width * out_columns)
+                    .reshape(out_rows, term.width, out_columns)
+                    .transpose(0, 2, 1)
+                )
                 product = data.take(product, back, False)
             terms.append(Term(term.cols, data.reshape(product, (out_rows * out_columns, term.width))))
             continue

@@ -111,12 +111,7 @@ class _Builder:
         if expr.constant is None:
             return
         weighted_constant = data.mul(weights, data.reshape(expr.constant, (size,)))
-        for s in expr.terms:
-            value = data.mul(s.full_values(size), data.reshape(weighted_constant, (size, 1)))
-            cols = s.cols
-            if not s.position_dependent:
-                value, cols = data.reduce("sum", value, 0), cols[:, 0, :]
-            self._linear_entry(cols, data.mul(data.literal(2.0), value), rows, origin)
+        self._linear_part(expr, weighted_constant, origin)
         squares = data.mul(weighted_constant, data.reshape(expr.constant, (size,)))
         self.constant_objective.append(_rows_summed(data.reduce("sum", squares)))
 
@@ -149,24 +144,40 @@ class _Builder:
                     index_rows = s.cols.reshape(s.cols.shape[0], size, s.width, 1, 1)
                     index_cols = t.cols.reshape(t.cols.shape[0], 1, 1, size, t.width)
                 weight = data.reshape(weights, (1,) * value.ndim)
-                self._quadratic_entry(index_rows, index_cols, data.mul(data.literal(2.0), data.mul(value, weight)), rows, origin)
+                self._quadratic_entry(
+                    index_rows, index_cols, data.mul(data.literal(2.0), data.mul(value, weight)), rows, origin
+                )
         if expr.constant is None:
             return
         pushed = data.matmul(matrix, expr.constant)
-        for s in expr.terms:
-            value = data.mul(s.full_values(size), data.reshape(pushed, (size, 1)))
-            cols = s.cols
-            if not s.position_dependent:
-                value, cols = data.reduce("sum", value, 0), cols[:, 0, :]
-            weight = data.reshape(weights, (1,) * value.ndim)
-            self._linear_entry(cols, data.mul(data.literal(2.0), data.mul(value, weight)), rows, origin)
+        self._linear_part(expr, data.mul(data.reshape(weights, (1,)), pushed), origin)
         form = data.mul(weights, data.matmul(expr.constant, pushed))
         self.constant_objective.append(_rows_summed(form))
 
-    def _quadratic_entry(self, index_rows: np.ndarray, index_cols: np.ndarray, value: Data, rows: int, origin: Origin) -> None:
+    def _linear_part(self, expr: Affine, coefficient: Data, origin: Origin) -> None:
+        """q += 2 Cᵀ coefficient: the cross terms of a square or quadratic form with expr's constant."""
+        size = expr.size
+        for term in expr.terms:
+            value = data.mul(term.full_values(size), data.reshape(coefficient, (size, 1)))
+            cols = term.cols
+            if not term.position_dependent:
+                value, cols = data.reduce("sum", value, 0), cols[:, 0, :]
+            self._linear_entry(cols, data.mul(data.literal(2.0), value), expr.rows, origin)
+
+    def _quadratic_entry(
+        self, index_rows: np.ndarray, index_cols: np.ndarray, value: Data, rows: int, origin: Origin
+    ) -> None:
         shape = np.broadcast_shapes(index_rows.shape, index_cols.shape, (rows,) + value.shape)
         shape = (rows,) + shape[1:]
-        self.pending.append(("Q", np.broadcast_to(index_rows, shape), np.broadcast_to(index_cols, shape), _looped(value, rows, shape[1:]), origin))
+        self.pending.append(
+            (
+                "Q",
+                np.broadcast_to(index_rows, shape),
+                np.broadcast_to(index_cols, shape),
+                _looped(value, rows, shape[1:]),
+                origin,
+            )
+        )
 
     def _linear_entry(self, cols: np.ndarray, value: Data, rows: int, origin: Origin) -> None:
         shape = np.broadcast_shapes(cols.shape, (rows,) + value.shape)
@@ -191,7 +202,9 @@ class _Builder:
                 parametric.append(term)
         duals = {}
         for label, (parts, shape, loop_rows) in self.canonical.duals.items():
-            pieces = tuple((blocks[p.relation].matrix, blocks[p.relation].offset, blocks[p.relation].count, p.sign) for p in parts)
+            pieces = tuple(
+                (blocks[p.relation].matrix, blocks[p.relation].offset, blocks[p.relation].count, p.sign) for p in parts
+            )
             duals[label] = DualRecipe(label, pieces, shape, loop_rows)
         return StandardForm(
             model=self.canonical.model,

@@ -117,7 +117,9 @@ class Canonicalizer:
         model = self.result.model
         root = IterationSpace.root()
         for variable in model.variables.values():
-            self._offsets[variable.name] = self._allocate(variable.name, variable.shape, 1, False, Origin(f"variable {variable.name}", variable.span))
+            self._offsets[variable.name] = self._allocate(
+                variable.name, variable.shape, 1, False, Origin(f"variable {variable.name}", variable.span)
+            )
         for variable in model.variables.values():
             self._variable_bounds(variable, root)
         errors: list = []
@@ -143,7 +145,13 @@ class Canonicalizer:
     def aux(self, shape: tuple[int, ...], rows: int, what: str) -> Affine:
         """New auxiliary variables of ``shape``, one set per iteration row."""
         size = math.prod(shape)
-        origin = Origin(f"auxiliary for {what} in {self.origin.description}", self.origin.span, None, self.origin.loop_names, self.origin.loop_values)
+        origin = Origin(
+            f"auxiliary for {what} in {self.origin.description}",
+            self.origin.span,
+            None,
+            self.origin.loop_names,
+            self.origin.loop_values,
+        )
         count = sum(1 for s in self.result.segments if s.auxiliary) + 1
         offset = self._allocate(f"t{count}", shape, rows, True, origin)
         cols = (offset + np.arange(rows * size, dtype=np.int64)).reshape(rows, size, 1)
@@ -178,7 +186,13 @@ class Canonicalizer:
         return offset
 
     def _auxiliary_origin(self) -> Origin:
-        return Origin(f"epigraph constraint in {self.origin.description}", self.origin.span, None, self.origin.loop_names, self.origin.loop_values)
+        return Origin(
+            f"epigraph constraint in {self.origin.description}",
+            self.origin.span,
+            None,
+            self.origin.loop_names,
+            self.origin.loop_values,
+        )
 
     def _variable_bounds(self, variable: m.Variable, root: IterationSpace) -> None:
         for attribute, sign in (("nonneg", -1), ("nonpos", 1)):
@@ -189,7 +203,12 @@ class Canonicalizer:
 
     def _objective(self, objective: m.Objective, root: IterationSpace) -> None:
         wanted = Curvature.CONVEX if objective.sense == "minimize" else Curvature.CONCAVE
-        require(objective.expr, wanted, f"the objective of a {'minimization' if wanted is Curvature.CONVEX else 'maximization'}", True)
+        require(
+            objective.expr,
+            wanted,
+            f"the objective of a {'minimization' if wanted is Curvature.CONVEX else 'maximization'}",
+            True,
+        )
         self.origin = Origin("the objective", objective.span)
         expr = self.affine(self.operand(objective.expr, root), 1)
         self.result.objective = expr if objective.sense == "minimize" else affine.negate(expr)
@@ -218,7 +237,9 @@ class Canonicalizer:
             if constraint.operator == ">=":
                 left, right = right, left
             difference = affine.add(self.affine(left, space.size), self.affine(right, space.size), -1)
-            self.result.relations.append(Relation("==" if constraint.operator == "==" else "<=", difference, self.origin))
+            self.result.relations.append(
+                Relation("==" if constraint.operator == "==" else "<=", difference, self.origin)
+            )
             parts.append(DualPart(len(self.result.relations) - 1, 1))
         if constraint.label is not None:
             shape = self.result.relations[parts[0].relation].expr.shape

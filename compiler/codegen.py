@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import defaultdict
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from optlayer.runtime.ops import encode_tables
-
-from typing import TYPE_CHECKING
 
 from . import data
 from .data import Data
@@ -34,16 +33,18 @@ class _Emitter:
         self.lines: list[str] = []
         self.names: dict[int, str] = {}
         self.tables: dict[str, np.ndarray] = {}
-        self._table_ids: dict[int, str] = {}
+        self._table_ids: dict[int, tuple[np.ndarray, str]] = {}
         self._count = 0
         self.parameters: set[str] = set()
 
     def table(self, array: np.ndarray, prefix: str) -> str:
-        key = self._table_ids.get(id(array))
-        if key is None:
-            key = f"{prefix}{len(self.tables)}"
-            self.tables[key] = np.ascontiguousarray(array)
-            self._table_ids[id(array)] = key
+        """The name of ``array`` in the tables; the same array object always gets the same name."""
+        known = self._table_ids.get(id(array))
+        if known is not None and known[0] is array:
+            return known[1]
+        key = f"{prefix}{len(self.tables)}"
+        self.tables[key] = np.ascontiguousarray(array)
+        self._table_ids[id(array)] = (array, key)  # holding the array keeps its id from being reused
         return key
 
     def constant(self, array: np.ndarray) -> str:
@@ -88,7 +89,9 @@ class _Emitter:
             looped = node.rows is not None
             return node.code([_aligned(a, c, c.ndim, looped) for a, c in zip(args, node.children())])
         if isinstance(node, data.Take):
-            flattened = node.x.ndim + (1 if node.x.rows is not None and node.rows is not None and node.index.ndim > node.ndim else 0)
+            flattened = node.x.ndim + (
+                1 if node.x.rows is not None and node.rows is not None and node.index.ndim > node.ndim else 0
+            )
             return f"_ops.take({args[0]}, {flattened}, {self.index(node.index)})"
         if isinstance(node, data.RowTake):
             return f"_ops.row_take({args[0]}, {node.ndim}, {self.index(node.index)})"
@@ -182,16 +185,17 @@ def _origin_comment(sf: StandardForm, origin, entries: list[Entry]) -> str:
     return f"{where}{origin.description}{rows} -> {', '.join(targets)}"
 
 
-def module_source(sf: StandardForm, extra: str = "") -> str:
-    """A standalone module with ``qp_data``, the parameter specs and the tables; ``extra`` is appended code."""
+def module_source(sf: StandardForm, class_name: str = "Layer") -> str:
+    """A standalone module: ``qp_data``, the parameter specs, the layer class and the tables."""
     function, tables = build_function(sf)
-    specs = ",\n".join(_INDENT + _spec_source(sf, d) for d in sf.model.data.values())
+    specs = ",\n".join(_INDENT + _spec_source(d) for d in sf.model.data.values())
     parts = [
         '"""' + _header(sf) + '"""',
         "",
         "import torch",
         "",
         "from optlayer.runtime import ops as _ops",
+        "from optlayer.runtime.layer import DualSpec, QPLayer, VariableSpec",
         "from optlayer.runtime.parameters import ParameterSpec",
         "",
         f"PARAMETERS = (\n{specs},\n)" if specs else "PARAMETERS = ()",
@@ -199,14 +203,46 @@ def module_source(sf: StandardForm, extra: str = "") -> str:
         "",
         "",
         function,
+        "",
+        _layer_class(sf, class_name),
+        "",
+        "# Index tables and constant arrays (a compressed .npz), read by qp_data.",
+        f'_TABLES = _ops.tables("{encode_tables(tables)}")',
+        "",
     ]
-    if extra:
-        parts += ["", extra]
-    parts += ["", "# Index tables and constant arrays (a compressed .npz), read by qp_data.", f'_TABLES = _ops.tables("{encode_tables(tables)}")', ""]
     return "\n".join(parts)
 
 
-def _spec_source(sf: StandardForm, d) -> str:
+def _layer_class(sf: StandardForm, class_name: str) -> str:
+    variables = [s for s in sf.segments if not s.auxiliary]
+    required = [d.name for d in sf.model.parameters if d.init is None]
+    optional = [d.name for d in sf.model.parameters if d.init is not None]
+    doc = [f"Solves {sf.model.source.filename} for a batch of parameter values (see the module docstring)."]
+    doc.append("")
+    doc.append(
+        f"Call with {', '.join(required) or 'no required parameters'}"
+        + (f"; optional: {', '.join(optional)}" if optional else "")
+        + "."
+    )
+    doc.append(
+        f"Returns a Solution with {', '.join(v.name for v in variables)}"
+        + (f" and duals {', '.join(sf.duals)}" if sf.duals else "")
+        + "."
+    )
+    lines = [f"class {class_name}(QPLayer):", _INDENT + '"""' + ("\n" + _INDENT).join(doc) + "\n" + _INDENT + '"""', ""]
+    lines.append(_INDENT + "PARAMETERS = PARAMETERS")
+    listed = "".join(f"\n{_INDENT * 2}VariableSpec({v.name!r}, {v.shape!r}, {v.offset})," for v in variables)
+    lines.append(_INDENT + f"VARIABLES = ({listed}\n{_INDENT})")
+    duals = "".join(
+        f"\n{_INDENT * 2}DualSpec({d.label!r}, {d.pieces!r}, {d.shape!r}, {d.loop_rows!r})," for d in sf.duals.values()
+    )
+    lines.append(_INDENT + (f"DUALS = ({duals}\n{_INDENT})" if duals else "DUALS = ()"))
+    lines.append(_INDENT + f"SENSE = {sf.sense!r}")
+    lines.append(_INDENT + "qp_data = staticmethod(qp_data)")
+    return "\n".join(lines) + "\n"
+
+
+def _spec_source(d) -> str:
     default = None if d.init is None else (d.init.kind, tuple(float(a) for a in d.init.args))
     declared = f"{d.span.filename}:{d.span.line}:{d.span.column}"
     return (

@@ -64,6 +64,25 @@ class Data:
 
 
 @dataclass(frozen=True, eq=False)
+class Transparent(Data):
+    """A node that moves or regroups entries but means the same as its one child in the views."""
+
+    x: Data
+
+    def children(self) -> tuple[Data, ...]:
+        return (self.x,)
+
+    def text(self, args):
+        return args[0]
+
+    def latex(self, args):
+        return args[0]
+
+    def sympy(self, args):
+        return args[0]
+
+
+@dataclass(frozen=True, eq=False)
 class Param(Data):
     """A parameter or learnable, by name; ``code`` is the local variable that holds it."""
 
@@ -188,7 +207,10 @@ class Binary(Data):
         if self.op in _BINARY_SYMBOLS:
             symbol, precedence = _BINARY_SYMBOLS[self.op]
             right_needs = pb < precedence or (pb == precedence and self.op in ("sub", "div"))
-            return f"{_wrap(a, pa, precedence)} {symbol} {_wrap(b, pb + right_needs, precedence + right_needs)}", precedence
+            return (
+                f"{_wrap(a, pa, precedence)} {symbol} {_wrap(b, pb + right_needs, precedence + right_needs)}",
+                precedence,
+            )
         if self.op == "pow":
             return f"{_wrap(a, pa, _POWER + 1)} ** {_wrap(b, pb, _POWER)}", _POWER
         return f"{self.op}({a}, {b})", _ATOM
@@ -196,14 +218,22 @@ class Binary(Data):
     def latex(self, args):
         (a, pa), (b, pb) = args
         if self.op == "mul":
-            return rf"{_wrap(a, pa, _PRODUCT, latex=True)} \odot {_wrap(b, pb, _PRODUCT, latex=True)}" if self.x.shape and self.y.shape else rf"{_wrap(a, pa, _PRODUCT, latex=True)} {_wrap(b, pb, _PRODUCT, latex=True)}", _PRODUCT
+            return (
+                rf"{_wrap(a, pa, _PRODUCT, latex=True)} \odot {_wrap(b, pb, _PRODUCT, latex=True)}"
+                if self.x.shape and self.y.shape
+                else rf"{_wrap(a, pa, _PRODUCT, latex=True)} {_wrap(b, pb, _PRODUCT, latex=True)}",
+                _PRODUCT,
+            )
         if self.op == "div":
             return rf"\frac{{{a}}}{{{b}}}", _ATOM
         if self.op == "pow":
             return f"{{{_wrap(a, pa, _ATOM, latex=True)}}}^{{{b}}}", _POWER
         if self.op in ("add", "sub"):
             symbol = "+" if self.op == "add" else "-"
-            return f"{_wrap(a, pa, _SUM, latex=True)} {symbol} {_wrap(b, pb, _SUM + (self.op == 'sub'), latex=True)}", _SUM
+            return (
+                f"{_wrap(a, pa, _SUM, latex=True)} {symbol} {_wrap(b, pb, _SUM + (self.op == 'sub'), latex=True)}",
+                _SUM,
+            )
         return rf"\operatorname{{{self.op}}}({a}, {b})", _ATOM
 
     def sympy(self, args):
@@ -406,25 +436,11 @@ class Diag(Data):
 
 
 @dataclass(frozen=True, eq=False)
-class Reshape(Data):
+class Reshape(Transparent):
     """The same entries, row-major, in another logical shape."""
-
-    x: Data
-
-    def children(self):
-        return (self.x,)
 
     def code(self, args):
         return f"_ops.reshape({args[0]}, {self.x.ndim}, {self.shape})"
-
-    def text(self, args):
-        return args[0]
-
-    def latex(self, args):
-        return args[0]
-
-    def sympy(self, args):
-        return args[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -481,10 +497,9 @@ class Take(Data):
 
 
 @dataclass(frozen=True, eq=False)
-class RowTake(Data):
+class RowTake(Transparent):
     """Iteration rows of a looped x, picked by ``rows`` (one entry per result row)."""
 
-    x: Data
     index: np.ndarray = field(repr=False)
 
     def children(self):
@@ -492,15 +507,6 @@ class RowTake(Data):
 
     def code(self, args):
         raise AssertionError("code generation names index tables itself")
-
-    def text(self, args):
-        return args[0]
-
-    def latex(self, args):
-        return args[0]
-
-    def sympy(self, args):
-        return args[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -544,48 +550,20 @@ class Scatter(Data):
 
 
 @dataclass(frozen=True, eq=False)
-class Unloop(Data):
+class Unloop(Transparent):
     """A looped x read as one tensor whose first logical axis is the row axis (no data moves)."""
 
-    x: Data
-
-    def children(self):
-        return (self.x,)
-
     def code(self, args):
-        return args[0]
-
-    def text(self, args):
-        return args[0]
-
-    def latex(self, args):
-        return args[0]
-
-    def sympy(self, args):
         return args[0]
 
 
 @dataclass(frozen=True, eq=False)
-class Broadcast(Data):
+class Broadcast(Transparent):
     """x broadcast to a larger logical shape and, when ``rows`` is set, to every iteration row."""
-
-    x: Data
-
-    def children(self):
-        return (self.x,)
 
     def code(self, args):
         rows = self.rows if self.x.rows is None and self.rows is not None else None
         return f"_ops.broadcast({args[0]}, {self.x.ndim}, {self.shape}, {rows})"
-
-    def text(self, args):
-        return args[0]
-
-    def latex(self, args):
-        return args[0]
-
-    def sympy(self, args):
-        return args[0]
 
 
 # ---- constructors that fold constants ---------------------------------------------------------
@@ -685,7 +663,12 @@ def neg(x: Data) -> Data:
 
 def unary(op: str, x: Data) -> Data:
     if isinstance(x, Literal):
-        fn = {"abs": np.abs, "square": np.square, "pos": lambda v: np.maximum(v, 0), "negpart": lambda v: np.maximum(-v, 0)}
+        fn = {
+            "abs": np.abs,
+            "square": np.square,
+            "pos": lambda v: np.maximum(v, 0),
+            "negpart": lambda v: np.maximum(-v, 0),
+        }
         return literal(fn[op](x.value), x.rows)
     return Unary(x.shape, x.rows, op, x)
 
@@ -744,7 +727,15 @@ def concat(parts: Sequence[Data], axis: int) -> Data:
     shape[axis] = sum(p.shape[axis] for p in parts)
     rows = _rows(*parts)
     if all(isinstance(p, Literal) and p.rows is None for p in parts):
-        return literal(np.concatenate([np.broadcast_to(p.value, tuple(shape[:axis]) + (p.shape[axis],) + tuple(shape[axis + 1 :])) for p in parts], axis=axis))
+        return literal(
+            np.concatenate(
+                [
+                    np.broadcast_to(p.value, tuple(shape[:axis]) + (p.shape[axis],) + tuple(shape[axis + 1 :]))
+                    for p in parts
+                ],
+                axis=axis,
+            )
+        )
     return Concat(tuple(shape), rows, tuple(parts), axis)
 
 
@@ -856,7 +847,29 @@ def _matrix_dims(shape: Shape) -> tuple[int, int]:
 
 
 def _latex_name(name: str) -> str:
-    greek = {"alpha", "beta", "gamma", "delta", "epsilon", "lambda", "mu", "nu", "rho", "sigma", "tau", "theta", "kappa", "eta", "omega", "phi", "psi", "xi", "zeta", "pi", "chi"}
+    greek = {
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "epsilon",
+        "lambda",
+        "mu",
+        "nu",
+        "rho",
+        "sigma",
+        "tau",
+        "theta",
+        "kappa",
+        "eta",
+        "omega",
+        "phi",
+        "psi",
+        "xi",
+        "zeta",
+        "pi",
+        "chi",
+    }
     base, _, sub = name.partition("_")
     head = "\\" + base if base.lower() in greek and base[0].islower() else base
     if len(head) > 1 and not head.startswith("\\"):

@@ -132,9 +132,12 @@ class StandardForm:
 
     # ---- evaluation ---------------------------------------------------------------------------
 
-    def source(self) -> str:
-        """The generated module: ``qp_data`` and the parameter specs, importing only torch and optlayer.runtime."""
-        return codegen.module_source(self)
+    def source(self, class_name: str = "Layer") -> str:
+        """The generated module (``qp_data``, the parameter specs and the layer class ``class_name``).
+
+        It imports only torch and optlayer.runtime.
+        """
+        return codegen.module_source(self, class_name)
 
     def evaluate(self, **params) -> QPData:
         """Q, q, G, h, A, b for these parameter values (and learnables), batched and differentiable.

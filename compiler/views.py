@@ -38,7 +38,8 @@ def text(sf: StandardForm) -> str:
     lines = [
         f"Standard form of {sf.model.source.filename}",
         "",
-        "  minimize    ½ zᵀ Q z + qᵀ z" + (f" + {sf.objective_constant:g}" if sf.objective_constant else "")
+        "  minimize    ½ zᵀ Q z + qᵀ z"
+        + (f" + {sf.objective_constant:g}" if sf.objective_constant else "")
         + (" + (parameter-dependent constant)" if sf.objective_terms else ""),
         "  subject to  G z <= h",
         "              A z  = b",
@@ -62,7 +63,9 @@ def latex(sf: StandardForm) -> str:
     ]
     for segment in sf.segments:
         name = _latex_text(segment.name)
-        lines.append(rf"&z_{{{segment.offset}:{segment.offset + segment.size}}} && = {name} \quad \text{{({_latex_text(_segment_kind(segment))})}} \\")
+        lines.append(
+            rf"&z_{{{segment.offset}:{segment.offset + segment.size}}} && = {name} \quad \text{{({_latex_text(_segment_kind(segment))})}} \\"
+        )
     for origin, entries in _by_origin(sf):
         lines.append(rf"&\text{{{_latex_text(_origin_words(origin, None))}}} \\")
         for entry in entries:
@@ -92,7 +95,14 @@ def as_dict(sf: StandardForm) -> dict:
             for s in sf.segments
         ],
         "rows": [
-            {"matrix": b.matrix, "start": b.offset, "stop": b.offset + b.count, "shape": list(b.shape), "iterations": b.rows, "origin": _origin_dict(b.origin)}
+            {
+                "matrix": b.matrix,
+                "start": b.offset,
+                "stop": b.offset + b.count,
+                "shape": list(b.shape),
+                "iterations": b.rows,
+                "origin": _origin_dict(b.origin),
+            }
             for b in sf.blocks
         ],
         "blocks": [
@@ -108,7 +118,11 @@ def as_dict(sf: StandardForm) -> dict:
             for e in sf.entries
         ],
         "duals": {
-            label: {"pieces": [list(p) for p in recipe.pieces], "shape": list(recipe.shape), "iterations": recipe.loop_rows}
+            label: {
+                "pieces": [list(p) for p in recipe.pieces],
+                "shape": list(recipe.shape),
+                "iterations": recipe.loop_rows,
+            }
             for label, recipe in sf.duals.items()
         },
         "objective_constant": sf.objective_constant,
@@ -143,7 +157,8 @@ def _origin_words(origin: Origin, rows: int | None) -> str:
     loop = ""
     if origin.loop_names and origin.loop_values is not None and len(origin.loop_values):
         ranges = ", ".join(
-            f"{name} = {int(values.min())}…{int(values.max())}" for name, values in zip(origin.loop_names, origin.loop_values.T)
+            f"{name} = {int(values.min())}…{int(values.max())}"
+            for name, values in zip(origin.loop_names, origin.loop_values.T)
         )
         loop = f", for {ranges} ({len(origin.loop_values)} iterations)"
     return f"{line}{origin.description}{label}{loop}"
@@ -198,6 +213,17 @@ def _value_latex(node: data.Data) -> str:
 
 
 def _latex_text(text: str) -> str:
-    replacements = {"\\": r"\textbackslash{}", "_": r"\_", "&": r"\&", "%": r"\%", "#": r"\#", "{": r"\{", "}": r"\}", "$": r"\$", "^": r"\^{}", "~": r"\~{}"}
+    replacements = {
+        "\\": r"\textbackslash{}",
+        "_": r"\_",
+        "&": r"\&",
+        "%": r"\%",
+        "#": r"\#",
+        "{": r"\{",
+        "}": r"\}",
+        "$": r"\$",
+        "^": r"\^{}",
+        "~": r"\~{}",
+    }
     replacements.update({"…": r"\ldots{}", "×": r"$\times$", "·": r"$\cdot$"})
     return "".join(replacements.get(c, c) for c in text).replace("`", "")

@@ -13,8 +13,23 @@ from optlayer.errors import OptError
 
 from . import ast
 from . import model as m
-from .declarations import DATA_ATTRIBUTES, MAX_SIZE, VARIABLE_ATTRIBUTES, declared_attributes, declared_init, declared_shape
-from .errors import DimensionError, ExpressionError, OptNameError, OptShapeError, SourceError, did_you_mean, raise_collected
+from .declarations import (
+    DATA_ATTRIBUTES,
+    MAX_SIZE,
+    VARIABLE_ATTRIBUTES,
+    declared_attributes,
+    declared_init,
+    declared_shape,
+)
+from .errors import (
+    DimensionError,
+    ExpressionError,
+    OptNameError,
+    OptShapeError,
+    SourceError,
+    did_you_mean,
+    raise_collected,
+)
 from .expressions import Typer, snippet
 from .integers import IterationSpace
 from .scope import (

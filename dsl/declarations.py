@@ -36,7 +36,9 @@ def declared_shape(typer: Typer, sizes: tuple[ast.Expr, ...]) -> Shape:
     return tuple(shape)
 
 
-def declared_attributes(names: tuple[ast.Name, ...], allowed: tuple[str, ...], shape: Shape, what: str) -> frozenset[str]:
+def declared_attributes(
+    names: tuple[ast.Name, ...], allowed: tuple[str, ...], shape: Shape, what: str
+) -> frozenset[str]:
     """Attributes, checked for spelling, repetition, conflicts and the shapes they need."""
     seen: dict[str, ast.Name] = {}
     for name in names:
@@ -63,7 +65,9 @@ def declared_attributes(names: tuple[ast.Name, ...], allowed: tuple[str, ...], s
             "`nonneg` and `nonpos` together allow only zero", seen["nonpos"].span, hint="keep one of them"
         )
     if "psd" in seen and "nonpos" in seen:
-        raise DeclarationError("`psd` and `nonpos` together allow only zero", seen["nonpos"].span, hint="keep one of them")
+        raise DeclarationError(
+            "`psd` and `nonpos` together allow only zero", seen["nonpos"].span, hint="keep one of them"
+        )
     for attribute in ("symmetric", "psd"):
         if attribute in seen and (len(shape) != 2 or shape[0] != shape[1]):
             raise DeclarationError(
@@ -103,7 +107,9 @@ def _init_form(node: ast.Expr, kind: str) -> Init:
     if isinstance(node, ast.Call) and node.func.id in _LEARNABLE_INITS and kind == "learnable":
         return _random_init(node)
     name = node.func.id if isinstance(node, ast.Call) else node.id if isinstance(node, ast.Name) else None
-    hint = (did_you_mean(name, words) if name else None) or f"a {'default' if kind == 'parameter' else 'value'} is {accepted}"
+    hint = (
+        did_you_mean(name, words) if name else None
+    ) or f"a {'default' if kind == 'parameter' else 'value'} is {accepted}"
     what = "a parameter's default" if kind == "parameter" else "a learnable's initial value"
     raise DeclarationError(f"{what} must be a number or one of the forms below", node.span, hint=hint)
 
@@ -112,7 +118,9 @@ def _random_init(node: ast.Call) -> Init:
     count = 1 if node.func.id == "normal" else 2
     usage = "normal(STD)" if count == 1 else "uniform(LO, HI)"
     if node.keywords or node.generator or len(node.args) != count:
-        raise DeclarationError(f"`{node.func.id}` takes {count} number{'s' if count > 1 else ''}", node.span, hint=usage)
+        raise DeclarationError(
+            f"`{node.func.id}` takes {count} number{'s' if count > 1 else ''}", node.span, hint=usage
+        )
     args = tuple(_literal(arg) for arg in node.args)
     for arg, value in zip(node.args, args):
         if value is None:
@@ -152,7 +160,9 @@ def _check_init_sign(init: Init, attributes: frozenset[str], kind: str) -> None:
         )
     if "psd" in attributes and init.kind == "constant" and init.args[0] < 0:
         raise DeclarationError(
-            "a matrix with every entry negative is not positive semidefinite", init.span, hint="use `eye`, `zeros` or a number ≥ 0"
+            "a matrix with every entry negative is not positive semidefinite",
+            init.span,
+            hint="use `eye`, `zeros` or a number ≥ 0",
         )
 
 

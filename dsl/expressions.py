@@ -17,12 +17,12 @@ from . import ast
 from . import model as m
 from .errors import ExpressionError, ModelTooLargeError, OptIndexError, OptNameError, OptShapeError, did_you_mean
 from .integers import (
+    MAX_ITERATIONS,
     IntConstant,
     IntExpr,
     IterationLimit,
     IterationSpace,
     LoopIndex,
-    MAX_ITERATIONS,
     describe_row,
     int_binary,
 )
@@ -122,7 +122,9 @@ class Typer:
             raise ExpressionError("a loop step cannot be zero", node.args[2].span)
         return start, stop, step
 
-    def extend(self, space: IterationSpace, index: str, bounds: tuple[IntExpr, IntExpr, int], node: ast.Node) -> IterationSpace:
+    def extend(
+        self, space: IterationSpace, index: str, bounds: tuple[IntExpr, IntExpr, int], node: ast.Node
+    ) -> IterationSpace:
         try:
             return space.extend(index, *bounds)
         except IterationLimit as limit:
@@ -194,9 +196,8 @@ class Typer:
             raise OptShapeError(
                 f"cannot {word} {describe_shape(left.shape)} by {describe_shape(right.shape)} elementwise",
                 node.span,
-                hint=_pair_hint(left.span, left.shape, right) + (
-                    "; for a matrix product use `@`" if node.op == "*" else ""
-                ),
+                hint=_pair_hint(left.span, left.shape, right)
+                + ("; for a matrix product use `@`" if node.op == "*" else ""),
             )
         return m.Binary(node.span, shape, node.op, left, right)
 
@@ -243,7 +244,7 @@ class Typer:
                 result.append(selected.length)
             else:
                 items.append(self._take(item, shape[axis], where, space))
-        for size in shape[len(node.items):]:
+        for size in shape[len(node.items) :]:
             items.append(m.Range(IntConstant(node.span, 0), 1, size))
             result.append(size)
         return m.Index(node.span, tuple(result), operand, tuple(items))

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.visitors import v_args
 
 from . import ast
@@ -26,7 +26,9 @@ MAX_NESTING = 64
 """Deepest nesting of expressions (parentheses, calls, subscripts) accepted in a model."""
 
 _GRAMMAR = Path(__file__).with_name("opt.lark")
-_STARTING_WORDS = frozenset({"dimension", "parameter", "learnable", "variable", "let", "minimize", "maximize", "subject", "for"})
+_STARTING_WORDS = frozenset(
+    {"dimension", "parameter", "learnable", "variable", "let", "minimize", "maximize", "subject", "for"}
+)
 _STATEMENT_KEYWORDS = ("dimension", "parameter", "learnable", "variable", "let", "minimize", "maximize", "subject to")
 _TOKEN_WORDS = {
     "NAME": "a name",
@@ -152,7 +154,9 @@ def _parse_error(source: Source, text: str, start: str, line_offset: int, column
     return None
 
 
-def _unclosed_bracket(source: Source, text: str, error: UnexpectedInput, line_offset: int, column_offset: int) -> OptSyntaxError | None:
+def _unclosed_bracket(
+    source: Source, text: str, error: UnexpectedInput, line_offset: int, column_offset: int
+) -> OptSyntaxError | None:
     """An error about a bracket still open where parsing failed on a later line or at the end."""
     lines = text.splitlines()
     token = getattr(error, "token", None)
@@ -177,7 +181,9 @@ def _unclosed_bracket(source: Source, text: str, error: UnexpectedInput, line_of
     return OptSyntaxError(f"`{char}` is never closed", span, hint=f"add the missing `{closing}`")
 
 
-def _syntax_error(source: Source, text: str, error: UnexpectedInput, line_offset: int, column_offset: int) -> OptSyntaxError:
+def _syntax_error(
+    source: Source, text: str, error: UnexpectedInput, line_offset: int, column_offset: int
+) -> OptSyntaxError:
     expected = _acceptable(error)
     if isinstance(error, UnexpectedCharacters):
         line, column = error.line + line_offset, error.column + column_offset
@@ -206,7 +212,9 @@ def _acceptable(error: UnexpectedInput) -> set[str]:
     return set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
 
 
-def _unexpected_token(source: Source, token: Token, expected: set[str], line_offset: int, column_offset: int) -> OptSyntaxError:
+def _unexpected_token(
+    source: Source, token: Token, expected: set[str], line_offset: int, column_offset: int
+) -> OptSyntaxError:
     if token.type in ("_NEWLINE", "_DEDENT"):
         line = token.line + line_offset
         end = len(source.line(line)) + 1
@@ -220,7 +228,9 @@ def _unexpected_token(source: Source, token: Token, expected: set[str], line_off
         text = source.line(line)
         column = len(text) - len(text.lstrip(" \t")) + 1
         span = _span(source, line, column, line, column + 1)
-        return OptSyntaxError("unexpected indentation", span, hint="only the lines of a `subject to` or `for` block are indented")
+        return OptSyntaxError(
+            "unexpected indentation", span, hint="only the lines of a `subject to` or `for` block are indented"
+        )
     span = _span(source, line, column, line, column + max(1, len(token.value)))
     at_statement_start = "DIMENSION" in expected or "SUBJECT" in expected
     if at_statement_start and token.type in ("NAME", "NUMBER", "LPAR", "MINUS", "FOR"):
@@ -329,7 +339,10 @@ class _ToAst(Transformer):
         keyword, name, shape, *attributes = children
         end = (attributes[-1] if attributes else None) or (shape and shape[1]) or name
         return ast.VariableDecl(
-            self._span(keyword, end), self._name(name), shape[0] if shape else (), tuple(self._name(a) for a in attributes)
+            self._span(keyword, end),
+            self._name(name),
+            shape[0] if shape else (),
+            tuple(self._name(a) for a in attributes),
         )
 
     @v_args(inline=True)
@@ -352,7 +365,9 @@ class _ToAst(Transformer):
     def constraint(self, label, comparison):
         operands, operators = comparison
         first = label if label is not None else operands[0]
-        return ast.Constraint(self._span(first, operands[-1]), self._name(label) if label else None, operands, operators)
+        return ast.Constraint(
+            self._span(first, operands[-1]), self._name(label) if label else None, operands, operators
+        )
 
     def comparison(self, parts):
         operators = tuple(ast.Operator(self._span(tok, tok), str(tok)) for tok in parts[1::2])

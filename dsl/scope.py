@@ -159,7 +159,9 @@ def validate_name(name: str, span: Span, functions: frozenset[str]) -> None:
     if name in functions:
         raise OptNameError(f"`{name}` is the name of a function", span, hint="choose another name")
     if name in RESERVED_NAMES:
-        raise OptNameError(f"`{name}` is reserved: generated layers use it", span, hint=f"choose another name, such as `{name}_`")
+        raise OptNameError(
+            f"`{name}` is reserved: generated layers use it", span, hint=f"choose another name, such as `{name}_`"
+        )
 
 
 def refuse_reserved_variable(name: str, span: Span) -> None:

@@ -1,7 +1,7 @@
-"""The `optlayer` command: check and show .opt models.
+"""The `optlayer` command: check, show, compile and solve .opt models.
 
-Exit status: 0 when all went well, 1 when a model has errors (every one is printed),
-2 for a usage error (bad options, unreadable files). A user's mistake never prints a
+Exit status: 0 when all went well, 1 when a model has errors (every one is printed) or a
+solve fails, 2 for a usage error (bad options, unreadable files). A user's mistake never prints a
 Python traceback; an internal error prints one line (and the traceback with OPTLAYER_DEBUG=1).
 """
 
@@ -13,10 +13,15 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
 
 from optlayer.errors import OptError
+from optlayer.runtime.status import Status
 
-from . import __version__
+from . import __version__, api
 from .pipeline import read_source, standard_form
 
 EXIT_OK, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -52,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="optlayer", description="Check and show parameterized QPs written in .opt files."
+        prog="optlayer", description="Check, show, compile and solve parameterized QPs written in .opt files."
     )
     parser.add_argument("--version", action="version", version=f"optlayer {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -65,8 +70,38 @@ def _parser() -> argparse.ArgumentParser:
     show = commands.add_parser("show", help="print the QP standard form a model becomes")
     show.add_argument("file", metavar="MODEL.opt")
     _add_dimensions(show)
-    show.add_argument("--format", choices=("text", "latex", "json"), default="text", help="text (default), latex or json")
+    show.add_argument(
+        "--format", choices=("text", "latex", "json"), default="text", help="text (default), latex or json"
+    )
     show.set_defaults(run=_show)
+
+    compile_ = commands.add_parser(
+        "compile", help="write the layer's Python module (imports only torch and optlayer.runtime)"
+    )
+    compile_.add_argument("file", metavar="MODEL.opt")
+    compile_.add_argument("-o", "--output", required=True, metavar="LAYER.py", help="where to write the module")
+    _add_dimensions(compile_)
+    compile_.set_defaults(run=_compile)
+
+    solve = commands.add_parser(
+        "solve",
+        help="solve a model for given parameter values and print the solution",
+        description="Parameter values come from MODEL.json beside the model (if present), then "
+        "--params, then -p, each overriding the ones before. Learnables keep their initial values "
+        "(random initializations are seeded with 0).",
+    )
+    solve.add_argument("file", metavar="MODEL.opt")
+    solve.add_argument(
+        "-p",
+        dest="values",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter value as JSON: 0.5, [1, 2], [[1, 0], [0, 1]]",
+    )
+    solve.add_argument("--params", metavar="FILE", help="parameter values from a .json object or a .npz archive")
+    _add_dimensions(solve)
+    solve.set_defaults(run=_solve)
     return parser
 
 
@@ -124,6 +159,89 @@ def _show(args: argparse.Namespace) -> int:
     else:
         print(sf)
     return EXIT_OK
+
+
+def _compile(args: argparse.Namespace) -> int:
+    _read(args.file)
+    source = api.generate(args.file, **dimensions_of(args.dimensions))
+    try:
+        Path(args.output).write_text(source, encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot write {args.output}: {error.strerror}") from None
+    print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def _solve(args: argparse.Namespace) -> int:
+    _read(args.file)
+    torch.manual_seed(0)
+    layer = api.load(args.file, **dimensions_of(args.dimensions))
+    values = parameter_values(Path(args.file), args.params, args.values)
+    layer.warn_on_failure = False
+    solution = layer(**values)
+    print(format_solution(args.file, layer, solution))
+    return EXIT_OK if bool(solution.solved.all()) else EXIT_MODEL_ERROR
+
+
+def parameter_values(model: Path, params_file: str | None, assignments: Sequence[str]) -> dict[str, np.ndarray]:
+    """Values from MODEL.json beside the model, then ``params_file``, then NAME=VALUE assignments."""
+    values: dict[str, np.ndarray] = {}
+    beside = model.with_suffix(".json")
+    if beside.is_file():
+        values.update(_values_file(beside))
+    if params_file:
+        values.update(_values_file(Path(params_file)))
+    for item in assignments:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"-p expects NAME=VALUE, got {item!r}")
+        try:
+            values[name.strip()] = np.asarray(json.loads(text), dtype=np.float64)
+        except (json.JSONDecodeError, ValueError, TypeError):
+            raise UsageError(
+                f"-p {name.strip()}: the value must be a number or a JSON list of numbers, got {text!r}"
+            ) from None
+    return values
+
+
+def _values_file(path: Path) -> dict[str, np.ndarray]:
+    try:
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return {k: np.asarray(archive[k], dtype=np.float64) for k in archive.files}
+        if path.suffix == ".json":
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(loaded, dict):
+                raise UsageError(f"{path}: expected a JSON object of parameter values")
+            return {k: np.asarray(v, dtype=np.float64) for k, v in loaded.items()}
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}") from None
+    except (OSError, ValueError, TypeError) as error:
+        raise UsageError(f"cannot read parameter values from {path}: {error}") from None
+    raise UsageError(f"{path}: parameter files are .json or .npz")
+
+
+def format_solution(filename: str, layer, solution) -> str:
+    """The status, objective, variables and duals of a solution, for people."""
+    status = solution.status.reshape(-1)
+    names = [Status(int(s)).name.lower() for s in status]
+    iterations = solution.iterations.reshape(-1).tolist()
+    if status.numel() == 1:
+        lines = [f"{filename}: {names[0]} in {iterations[0]} iterations"]
+    else:
+        lines = [f"{filename}: {names.count('solved')} of {len(names)} solved; status per element: {', '.join(names)}"]
+    with np.printoptions(precision=6, suppress=True, linewidth=100, threshold=200):
+        lines.append(f"objective: {np.array2string(solution.objective.detach().numpy())}")
+        for spec in layer.VARIABLES:
+            value = getattr(solution, spec.name).detach().numpy()
+            lines += ["", f"{spec.name} {_shape(value.shape)}:", np.array2string(value)]
+        for name, value in solution.duals.items():
+            lines += ["", f"dual of {name} {_shape(tuple(value.shape))}:", np.array2string(value.detach().numpy())]
+    return "\n".join(lines)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "(scalar)" if not shape else str(tuple(shape)).replace(",)", ")")
 
 
 def _read(path: str) -> str:

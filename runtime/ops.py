@@ -9,6 +9,7 @@ any batch shape without knowing it.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import math
 import weakref
@@ -37,10 +38,14 @@ def encode_tables(arrays: dict[str, np.ndarray]) -> str:
     return base64.b64encode(zlib.compress(buffer.getvalue(), 6)).decode("ascii")
 
 
+def _evict(cache: dict, address: int, _reference: weakref.ref) -> None:
+    cache.pop(address, None)
+
+
 def _cached(array: np.ndarray, key: tuple, make) -> torch.Tensor:
     entry = _CACHE.get(id(array))
     if entry is None or entry[0]() is not array:
-        entry = (weakref.ref(array, lambda _, cache=_CACHE, address=id(array): cache.pop(address, None)), {})
+        entry = (weakref.ref(array, functools.partial(_evict, _CACHE, id(array))), {})
         _CACHE[id(array)] = entry
     tensor = entry[1].get(key)
     if tensor is None:
@@ -54,7 +59,9 @@ def const(array: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.
     return _cached(array, ("const", kind, device), lambda: torch.as_tensor(array, dtype=kind, device=device))
 
 
-def sparse(shape: Sequence[int], index: np.ndarray, values: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+def sparse(
+    shape: Sequence[int], index: np.ndarray, values: np.ndarray, dtype: torch.dtype, device: torch.device
+) -> torch.Tensor:
     """A dense tensor of ``shape`` holding ``values`` at flat positions ``index`` (repeats add up).
 
     Built once per table, dtype and device: a layer's constant part does not change between calls.
@@ -116,9 +123,7 @@ def scatter(x: torch.Tensor, ndim: int, index: torch.Tensor, size: int) -> torch
     return flat.new_zeros(tuple(flat.shape[:-1]) + (size,)).index_add(-1, index, flat)
 
 
-def assemble(
-    base: torch.Tensor, entries: Sequence[tuple[torch.Tensor, int, torch.Tensor]]
-) -> torch.Tensor:
+def assemble(base: torch.Tensor, entries: Sequence[tuple[torch.Tensor, int, torch.Tensor]]) -> torch.Tensor:
     """A standard-form matrix or vector: the constant ``base`` plus each entry's values at its flat positions.
 
     Each entry is (values, ndim, index): values whose last ``ndim`` dimensions, flattened,
@@ -130,6 +135,8 @@ def assemble(
     batch = torch.broadcast_shapes(*[v.shape[: v.dim() - n] for v, n, _ in entries])
     out = base.expand(tuple(batch) + tuple(base.shape)).reshape(tuple(batch) + (-1,)).clone()
     for values, ndim, index in entries:
-        flat = values.reshape(tuple(values.shape[: values.dim() - ndim]) + (-1,)).expand(tuple(batch) + (index.numel(),))
+        flat = values.reshape(tuple(values.shape[: values.dim() - ndim]) + (-1,)).expand(
+            tuple(batch) + (index.numel(),)
+        )
         out = out.index_add(-1, index.reshape(-1), flat)
     return out.reshape(tuple(batch) + tuple(base.shape))

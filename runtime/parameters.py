@@ -59,7 +59,11 @@ def default_value(spec: ParameterSpec, dtype: torch.dtype, device: torch.device)
     if kind == "ones":
         return torch.ones(spec.shape, dtype=dtype, device=device)
     if kind == "eye":
-        return torch.eye(spec.shape[0], dtype=dtype, device=device) if spec.shape else torch.ones((), dtype=dtype, device=device)
+        return (
+            torch.eye(spec.shape[0], dtype=dtype, device=device)
+            if spec.shape
+            else torch.ones((), dtype=dtype, device=device)
+        )
     raise ParameterError(
         f"{spec.describe()} has a random initialization ({kind}); pass its value",
         hint=f"{spec.name}=<tensor of shape {spec.shape}>",
@@ -119,7 +123,9 @@ def _common_dtype(tensors, given: Mapping[str, object]) -> torch.dtype:
     for other in floats[1:]:
         dtype = torch.promote_types(dtype, other)
     if dtype not in CONTRACT_TOLERANCE:
-        raise ParameterError(f"parameters must be float32 or float64, not {dtype}", hint="convert them with .double() or .float()")
+        raise ParameterError(
+            f"parameters must be float32 or float64, not {dtype}", hint="convert them with .double() or .float()"
+        )
     return dtype
 
 
@@ -181,7 +187,13 @@ def check_contract(spec: ParameterSpec, value: torch.Tensor) -> None:
         tol = CONTRACT_TOLERANCE.get(flat.dtype, 1e-5)
         scale = flat.abs().amax(dim=(1, 2)).clamp(min=1)
         asymmetry = (flat - flat.transpose(1, 2)).abs().amax(dim=(1, 2))
-        _report(spec, "symmetric" if "symmetric" in spec.attributes else "psd", asymmetry > tol * scale, batch, "is not symmetric")
+        _report(
+            spec,
+            "symmetric" if "symmetric" in spec.attributes else "psd",
+            asymmetry > tol * scale,
+            batch,
+            "is not symmetric",
+        )
         if "psd" in spec.attributes:
             smallest = torch.linalg.eigvalsh(0.5 * (flat + flat.transpose(1, 2)))[:, 0]
             _report(spec, "psd", smallest < -tol * scale, batch, "has a negative eigenvalue")
@@ -203,4 +215,3 @@ def _report(spec: ParameterSpec, attribute: str, failing: torch.Tensor, batch: t
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "()" if not shape else f"({shape[0]},)" if len(shape) == 1 else str(tuple(shape))
-

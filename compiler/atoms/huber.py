@@ -6,7 +6,6 @@ QP form: huber(x) = min over s of s² + 2M·|x − s|, so huber(x) = square(s) +
 
 from collections.abc import Sequence
 
-
 from optlayer.dsl import model as m
 from optlayer.dsl.expressions import snippet
 from optlayer.dsl.signatures import Shape, ShapeProblem, Signature, describe_shape
@@ -59,7 +58,12 @@ def _value(args, options):
 
 ATOM = Atom(
     Signature(
-        "huber", ("x", "M"), _shape, "elementwise Huber penalty with threshold M > 0", optional=1, constant_arguments=(1,)
+        "huber",
+        ("x", "M"),
+        _shape,
+        "elementwise Huber penalty with threshold M > 0",
+        optional=1,
+        constant_arguments=(1,),
     ),
     "convex",
     canonicalize,
@@ -69,4 +73,3 @@ ATOM = Atom(
     quadratic=True,
     check=_check,
 )
-

@@ -10,7 +10,7 @@ import numpy as np
 from optlayer.dsl.signatures import Signature, broadcast_arguments
 
 from .. import affine, data
-from ._atom import Atom, sign_of_all
+from ._atom import Atom
 
 
 def canonicalize(ctx, args, options, rows):

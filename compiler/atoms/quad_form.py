@@ -33,7 +33,9 @@ def _check(call, arguments) -> None:
         else:
             hint = "build it from known PSD parts: `psd` data, `F.T @ F`, diag(nonneg vector), sums and nonnegative multiples"
         raise ConvexityError(
-            f"quad_form needs a positive semidefinite matrix, but `{name}` is not known to be one", matrix.span, hint=hint
+            f"quad_form needs a positive semidefinite matrix, but `{name}` is not known to be one",
+            matrix.span,
+            hint=hint,
         )
 
 

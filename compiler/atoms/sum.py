@@ -20,7 +20,11 @@ def _shape(shapes: Sequence[Shape], options: dict[str, int]) -> Shape:
     if not x:
         raise ShapeProblem("`axis=` needs a vector or a matrix, but x is a scalar", 0)
     if not -len(x) <= axis < len(x):
-        axes = "the only axis of a vector is 0" if len(x) == 1 else "a matrix has axis 0 (down the rows) and 1 (along them)"
+        axes = (
+            "the only axis of a vector is 0"
+            if len(x) == 1
+            else "a matrix has axis 0 (down the rows) and 1 (along them)"
+        )
         raise ShapeProblem(f"axis {axis} does not exist for {describe_shape(x)}", None, hint=axes)
     return tuple(size for i, size in enumerate(x) if i != axis % len(x))
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qp_reference import compile_text
+from reference import compile_text
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 
@@ -27,7 +27,12 @@ def test_loops_become_a_fixed_number_of_operations():
 def test_generated_module_runs_on_its_own(tmp_path):
     source = compile_text((EXAMPLES / "portfolio.opt").read_text(), n=3).source()
     imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import torch", "from optlayer.runtime import ops as _ops", "from optlayer.runtime.parameters import ParameterSpec"]
+    assert imports == [
+        "import torch",
+        "from optlayer.runtime import ops as _ops",
+        "from optlayer.runtime.layer import DualSpec, QPLayer, VariableSpec",
+        "from optlayer.runtime.parameters import ParameterSpec",
+    ]
     (tmp_path / "portfolio_layer.py").write_text(source)
     script = (
         "import torch, portfolio_layer as m\n"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from qp_reference import compile_text
+from reference import compile_text
 
 from optlayer.errors import OptError
 from optlayer.runtime.parameters import ContractError, ParameterError
@@ -120,7 +120,11 @@ def test_batch_mismatch_names_both_parameters(portfolio):
 @pytest.mark.parametrize(
     ("name", "value", "phrase"),
     [
-        ("u_max", torch.tensor([0.5, -1.0, 2.0]), "`u_max` (declared at model.opt:11:1) has a negative entry at batch index 1"),
+        (
+            "u_max",
+            torch.tensor([0.5, -1.0, 2.0]),
+            "`u_max` (declared at model.opt:11:1) has a negative entry at batch index 1",
+        ),
         ("Q", torch.diag(torch.tensor([1.0, -1.0, 1.0, 1.0])), "has a negative eigenvalue"),
         ("R", torch.tensor([[1.0, 2.0], [0.0, 1.0]]), "is not symmetric"),
     ],

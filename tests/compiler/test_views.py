@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from qp_reference import compile_text
+from reference import compile_text
 
 from optlayer.cli import main
 
@@ -22,7 +22,10 @@ def test_text_shows_layout_rows_and_blocks(mpc):
     text = str(mpc)
     assert "n = 74 variables, m = 50 inequalities (G z <= h), p = 44 equalities (A z = b)" in text
     assert "z[0:44]  x  (4×11) variable, line 13" in text
-    assert "A[4:44]  line 20: constraint `dynamics: x[:, t + 1] == A @ x[:, t] + B @ u[:, t]` [dynamics], for t = 0…9 (10 iterations)" in text
+    assert (
+        "A[4:44]  line 20: constraint `dynamics: x[:, t + 1] == A @ x[:, t] + B @ u[:, t]` [dynamics], for t = 0…9 (10 iterations)"
+        in text
+    )
     assert "A[x] = -A    [4×4 per iteration ×10, parametric]" in text
     assert "Q[x; x] += 2 * Q" in text
     assert "h = u_max" in text

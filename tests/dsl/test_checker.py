@@ -24,7 +24,9 @@ def test_there_are_enough_examples():
     assert len(EXAMPLES) >= 8
 
 
-def objective(text: str, header: str = "dimension n = 4\ndimension k = 3\nparameter A[k, n]\nvariable x[n]\nvariable X[k, n]\n") -> m.TExpr:
+def objective(
+    text: str, header: str = "dimension n = 4\ndimension k = 3\nparameter A[k, n]\nvariable x[n]\nvariable X[k, n]\n"
+) -> m.TExpr:
     return check_source(header + f"minimize sum({text})\n").objective.expr.args[0]
 
 
@@ -138,7 +140,9 @@ def test_triangular_loops_and_growing_generator_sums():
 
 
 def test_empty_loop_is_checked_but_not_indexed():
-    model = check_source("dimension T = 1\nvariable x[T]\nsubject to\n    for t in range(1, T):\n        x[t] >= x[t - 1]\n")
+    model = check_source(
+        "dimension T = 1\nvariable x[T]\nsubject to\n    for t in range(1, T):\n        x[t] >= x[t - 1]\n"
+    )
     (loop,) = model.constraints
     assert IterationSpace.root().extend("t", loop.start, loop.stop, loop.step).probe
 
@@ -149,13 +153,17 @@ def test_negative_constant_indices_count_from_the_end():
 
 
 def test_loop_index_as_a_value():
-    model = check_source("dimension n = 3\nvariable x[n]\nsubject to\n    for t in range(n):\n        x[t] <= 2 * t + n // 2\n")
+    model = check_source(
+        "dimension n = 3\nvariable x[n]\nsubject to\n    for t in range(n):\n        x[t] <= 2 * t + n // 2\n"
+    )
     (loop,) = model.constraints
     assert not loop.body[0].operands[1].has_variables
 
 
 def test_reversed_and_stepped_loops():
-    model = check_source("dimension n = 6\nvariable x[n]\nsubject to\n    for t in range(n - 1, 0, -2):\n        x[t] >= 0\n")
+    model = check_source(
+        "dimension n = 6\nvariable x[n]\nsubject to\n    for t in range(n - 1, 0, -2):\n        x[t] >= 0\n"
+    )
     (loop,) = model.constraints
     space = IterationSpace.root().extend("t", loop.start, loop.stop, loop.step)
     assert list(space.values["t"]) == [5, 3, 1]

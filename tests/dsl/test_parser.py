@@ -23,7 +23,9 @@ def render(node) -> str:
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.Sum):
-        parts = [render(node.terms[0])] + [f"{'+' if s > 0 else '-'} {render(t)}" for t, s in zip(node.terms[1:], node.signs[1:])]
+        parts = [render(node.terms[0])] + [
+            f"{'+' if s > 0 else '-'} {render(t)}" for t, s in zip(node.terms[1:], node.signs[1:])
+        ]
         return "(" + " ".join(parts) + ")"
     if isinstance(node, ast.Binary):
         return f"({render(node.left)} {node.op} {render(node.right)})"

@@ -45,7 +45,9 @@ def test_dimensions_on_the_command_line(tmp_path, capsys):
     assert main(["check", "-D", "n=4", str(model)]) == 0
 
 
-@pytest.mark.parametrize("argv", [[], ["check"], ["check", "-D", "n", "x.opt"], ["check", "-D", "n=four", "x.opt"], ["frobnicate"]])
+@pytest.mark.parametrize(
+    "argv", [[], ["check"], ["check", "-D", "n", "x.opt"], ["check", "-D", "n=four", "x.opt"], ["frobnicate"]]
+)
 def test_usage_errors_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as exit_:
         code = main(argv)
