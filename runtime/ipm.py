@@ -17,8 +17,9 @@ R_x = rho and R_A = delta_eq are tiny and fixed during a solve, so the part of t
 that depends on them is computed once (see :mod:`kkt`); they only grow, per element and by
 FAILURE_REG_FACTOR, when a factorization fails. R_G = delta starts at ``delta_init`` and shrinks
 with the complementarity gap (PIQP's rule) down to ``delta_min``; while the multipliers' centre is
-stalled it shrinks faster. Primal (x, s) and dual (y, z) variables take separate step lengths, as
-in PIQP. Iterative refinement towards the *unregularized* Newton system (the regularized solve
+stalled it shrinks faster. Primal (x, s) and dual (y, z) variables take one common step length:
+with separate ones (as in PIQP) the dual residual Qx + q + Aᵀy + Gᵀz no longer falls by the step
+length, and on some strictly convex QPs (a learned Sudoku layer) the iteration cycled. Iterative refinement towards the *unregularized* Newton system (the regularized solve
 acting as preconditioner) is applied to elements whose proximal centre has stalled for
 REFINE_STALL iterations, which is where the regularization would otherwise slow convergence.
 
@@ -140,9 +141,9 @@ def _norms(*vectors: torch.Tensor) -> torch.Tensor:
 
 
 def _step_lengths(sz: torch.Tensor, dsz: torch.Tensor, tau: torch.Tensor) -> torch.Tensor:
-    """(2, B, 1): tau (B, 1) times the largest steps in [0, 1] keeping s and z (stacked as sz)
+    """(B, 1): tau (B, 1) times the largest step in [0, 1] keeping s and z (stacked as sz)
     nonnegative."""
-    return tau / (dsz / sz).neg_().amax(-1, keepdim=True).clamp_(min=1.0)
+    return tau / (dsz / sz).neg_().amax(-1, keepdim=True).amax(0).clamp_(min=1.0)
 
 
 def _starting_point(kkt, q, g, unit_G, e_G, c, delta):
@@ -406,9 +407,9 @@ def _newton_step(kkt, st, x, v, s, a, r_full, p, m, opts, refine):
     dx, dv, ds = (torch.where(okc, t, 0.0) for t in (sol[0], torch.cat(sol[1:3], dim=1), sol[3]))
     if m:
         alpha = _step_lengths(sz, torch.stack((ds, dv[:, p:])), tau).mul_(st.live)
-        x = x + alpha[0] * dx
-        v = v + alpha[1] * dv
-        s = s + alpha[0] * ds
+        x = x + alpha * dx
+        v = v + alpha * dv
+        s = s + alpha * ds
         v[:, p:].clamp_(min=torch.finfo(v.dtype).tiny)
         mu_new = torch.linalg.vecdot(s, v[:, p:]) / m
         st.mu_rate = ((st.mu - mu_new) / st.mu).clamp_(min=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -177,3 +179,21 @@ def test_default_tolerances_are_met_on_original_data(make_qp):
     res = solve_qp(*data)
     assert (res.status == Status.SOLVED).all()
     assert (res.primal_residual <= 1e-6).all() and (res.dual_residual <= 1e-6).all()
+
+
+def test_strictly_convex_qp_that_made_separate_step_lengths_cycle(reference_solution):
+    """A QP from a Sudoku layer in training (Q = 0.1 I, z >= 0, 40 learned equality rows): with
+    separate primal and dual step lengths the dual residual cycled between 1e-4 and 3e-3."""
+    data = np.load(Path(__file__).parent / "data" / "sudoku_cycling.npz")
+    n = data["q"].shape[0]
+    qp = (
+        0.1 * torch.eye(n, dtype=torch.float64),
+        torch.tensor(data["q"]),
+        -torch.eye(n, dtype=torch.float64),
+        torch.zeros(n, dtype=torch.float64),
+        torch.tensor(data["A"]),
+        torch.tensor(data["b"]),
+    )
+    res = solve_qp(*qp)
+    assert res.iterations <= 30
+    _assert_matches(res, reference_solution(*qp))
