@@ -181,10 +181,17 @@ def test_default_tolerances_are_met_on_original_data(make_qp):
     assert (res.primal_residual <= 1e-6).all() and (res.dual_residual <= 1e-6).all()
 
 
-def test_strictly_convex_qp_that_made_separate_step_lengths_cycle(reference_solution):
-    """A QP from a Sudoku layer in training (Q = 0.1 I, z >= 0, 40 learned equality rows): with
-    separate primal and dual step lengths the dual residual cycled between 1e-4 and 3e-3."""
-    data = np.load(Path(__file__).parent / "data" / "sudoku_cycling.npz")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sudoku_cycling",  # separate primal and dual step lengths: the dual residual cycled (1e-4 to 3e-3)
+        "sudoku_off_center",  # the full Mehrotra corrector: mu cycled between 2e-6 and 1e-5
+    ],
+)
+def test_learned_sudoku_qps_that_made_the_iteration_cycle(name, reference_solution):
+    """Strictly convex QPs from a Sudoku layer in training (Q = 0.1 I, z >= 0, 40 learned
+    equality rows) on which earlier versions of the iteration cycled until MAX_ITER."""
+    data = np.load(Path(__file__).parent / "data" / f"{name}.npz")
     n = data["q"].shape[0]
     qp = (
         0.1 * torch.eye(n, dtype=torch.float64),
