@@ -199,7 +199,11 @@ def _assign(entry: Entry) -> str:
 
 def _value_text(entry: Entry) -> str:
     shape = entry.values.shape
-    size = "×".join(map(str, shape)) or "scalar"
+    if len(shape) >= 2 and min(shape[-2:]) > 1:
+        size = "×".join(map(str, shape))
+    else:
+        count = entry.index.size // (entry.values.rows or 1)
+        size = f"{count} entr{'y' if count == 1 else 'ies'}"
     per = f" per iteration ×{entry.values.rows}" if entry.values.rows is not None and entry.values.rows > 1 else ""
     kind = "constant" if entry.constant else "parametric"
     return f"{data.render(entry.values)}    [{size}{per}, {kind}]"

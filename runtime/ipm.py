@@ -19,11 +19,11 @@ FAILURE_REG_FACTOR, when a factorization fails. R_G = delta starts at ``delta_in
 with the complementarity gap (PIQP's rule) down to ``delta_min``; while the multipliers' centre is
 stalled it shrinks faster. Primal (x, s) and dual (y, z) variables take one common step length:
 with separate ones (as in PIQP) the dual residual Qx + q + Aᵀy + Gᵀz no longer falls by the step
-length, and on some strictly convex QPs (a learned Sudoku layer) the iteration cycled. Where the
-last step did not reduce the complementarity mu, the corrector's second-order term ds·dz is
-weighted by the predictor's step length (Colombo and Gondzio's weighted corrector): at weakly
-active pairs the full term can throw the iterate off the central path, and Mehrotra's method
-then cycles with mu going up and down. Iterative refinement towards the *unregularized* Newton
+length, and on some strictly convex QPs (a learned Sudoku layer) the iteration cycled. The
+corrector's second-order term ds·dz is weighted by the predictor's step length (a weighted
+corrector in the manner of Colombo and Gondzio): at weakly active pairs the full term threw
+iterates off the central path and Mehrotra's method cycled with mu going up and down; the
+weighting costs about 10 % more iterations on Maros–Meszaros. Iterative refinement towards the *unregularized* Newton
 system (the regularized solve acting as preconditioner) is applied to elements whose proximal
 centre has stalled for REFINE_STALL iterations, which is where the regularization would
 otherwise slow convergence.
@@ -400,8 +400,7 @@ def _newton_step(kkt, st, x, v, s, a, r_full, p, m, opts, refine):
         alpha = _step_lengths(sz, dsz, tau)
         mu_aff = torch.linalg.vecdot(*(sz + alpha * dsz)) / m
         sigma = (mu_aff / st.mu).clamp_(0, 1) ** 3
-        weight = torch.where(st.mu_rate.unsqueeze(1) > 0, 1.0, alpha)
-        d = (sigma * st.mu).unsqueeze(1) - comp - weight * ds * dz
+        d = (sigma * st.mu).unsqueeze(1) - comp - alpha * ds * dz
     else:
         d = c
     sol = kkt.solve(prepared, d, s, z)

@@ -186,6 +186,7 @@ def test_default_tolerances_are_met_on_original_data(make_qp):
     [
         "sudoku_cycling",  # separate primal and dual step lengths: the dual residual cycled (1e-4 to 3e-3)
         "sudoku_off_center",  # the full Mehrotra corrector: mu cycled between 2e-6 and 1e-5
+        "sudoku_off_center_2",  # the same, also when the corrector was weighted only after mu rose
     ],
 )
 def test_learned_sudoku_qps_that_made_the_iteration_cycle(name, reference_solution):
