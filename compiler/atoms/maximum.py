@@ -22,7 +22,7 @@ def canonicalize(ctx, args, options, rows):
     return t
 
 
-def _any_nonneg(arguments):
+def _sign(arguments):
     return any(a.nonneg for a in arguments), all(a.nonpos for a in arguments)
 
 
@@ -31,5 +31,5 @@ ATOM = Atom(
     "convex",
     canonicalize,
     lambda args, options: reduce(lambda a, b: data.binary("maximum", a, b), args),
-    sign=_any_nonneg,
+    sign=_sign,
 )
