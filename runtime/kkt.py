@@ -67,13 +67,16 @@ def choose_form(n: int, m: int, form: str) -> str:
 
 
 def cholesky(K: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Batched Cholesky factor U (K = UᵀU, K symmetric (B, k, k)) and a (B,) success flag.
+    """Batched Cholesky factor U (K = UᵀU) of the symmetric, row-major (B, k, k) tensor K,
+    computed in place in K's memory, and a (B,) success flag.
 
-    The factor is computed in place in a column-major copy of K, which on the CPU lets the batch
-    be split across threads (see SPLIT_CHOLESKY_MAX_SIZE). The upper factor is used because on
-    CPU ``cholesky_ex`` zeroes the other triangle of its column-major result faster that way."""
+    K's transpose is a column-major view of the same matrix (K is symmetric), so LAPACK factors it
+    where it lies: no copy, no new memory (fresh batches of large matrices cost page faults on
+    every iteration). On the CPU the batch may be split across threads (see
+    SPLIT_CHOLESKY_MAX_SIZE). The upper factor is used because on CPU ``cholesky_ex`` zeroes the
+    other triangle of its column-major result faster that way."""
     B, k = K.shape[0], K.shape[-1]
-    U = torch.empty_like(K, memory_format=torch.contiguous_format).mT.copy_(K)
+    U = K.mT
     info = torch.empty(B, dtype=torch.int32, device=K.device)
     chunks = min(torch.get_num_threads(), B)
     if (
@@ -125,20 +128,48 @@ def cholesky_solve(U: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     return _upper_solve(U, _lower_solve(U, v))
 
 
-def _with_diagonal(M: torch.Tensor, diag: torch.Tensor) -> torch.Tensor:
-    """M + diag(diag) as a new (B, k, k) tensor (M may be shared, 2-D)."""
-    out = M.expand(diag.shape[0], *M.shape[-2:]).clone()
+def _with_diagonal(M: torch.Tensor, diag: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """M + diag(diag) as a (B, k, k) tensor (M may be shared, 2-D), written into ``out`` if given."""
+    if out is None:
+        out = M.expand(diag.shape[0], *M.shape[-2:]).clone()
+    else:
+        out.copy_(M)
     out.diagonal(dim1=-2, dim2=-1).add_(diag)
     return out
 
 
-def _weighted_gram(M: torch.Tensor, Mt: torch.Tensor, w: torch.Tensor, base: torch.Tensor) -> torch.Tensor:
-    """base + Mᵀ diag(w) M for each element; M (r, c) shared or (B, r, c), w (B, r), base (B, c, c)."""
-    weighted = Mt * w.unsqueeze(-2)
+def _add_weighted_gram(M: torch.Tensor, Mt: torch.Tensor, w: torch.Tensor, out: torch.Tensor, weighted=None):
+    """out += Mᵀ diag(w) M in place for each element; M (r, c) shared or (B, r, c), w (B, r),
+    out (B, c, c); ``weighted`` is an optional (B, c, r) buffer for Mᵀ diag(w)."""
+    B, c = out.shape[0], out.shape[-1]
+    weighted = torch.mul(Mt, w.unsqueeze(-2), out=weighted)
     if M.ndim == 2:
-        B, c = base.shape[0], base.shape[-1]
-        return torch.addmm(base.reshape(B * c, c), weighted.reshape(B * c, -1), M).reshape(B, c, c)
-    return torch.baddbmm(base, weighted, M)
+        out.view(B * c, c).addmm_(weighted.reshape(B * c, -1), M)
+    else:
+        out.baddbmm_(weighted, M)
+    return out
+
+
+class Workspace:
+    """Buffers reused from one iteration to the next: allocating the large per-iteration tensors
+    afresh costs page faults that, for batches of 100×200×200, take as long as the products."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+        """The buffer ``name`` of this shape and of ``like``'s dtype and device (new if needed; also
+        when the forward pass's inference-mode buffer is needed by the backward pass)."""
+        buffer = self._buffers.get(name)
+        if (
+            buffer is None
+            or buffer.shape != shape
+            or buffer.dtype != like.dtype
+            or buffer.device != like.device
+            or buffer.is_inference() != torch.is_inference_mode_enabled()
+        ):
+            buffer = self._buffers[name] = torch.empty(shape, dtype=like.dtype, device=like.device)
+        return buffer
 
 
 class KKT:
@@ -153,13 +184,14 @@ class KKT:
         self.reg_x, self.reg_A = reg_x, reg_A
         self.n, self.m, self.p = ops.n, ops.m, ops.p
         self.reg_G = None
+        self.work = Workspace()
 
     def hessian(self) -> torch.Tensor:
         """H = Q + diag(R_x) + Aᵀ diag(1/R_A) A, (B, n, n)."""
         H = _with_diagonal(self.ops.Q, self.reg_x)
         if self.p:
             A = self.ops.A
-            H = _weighted_gram(A, A.mT, self.reg_A.reciprocal(), H)
+            H = _add_weighted_gram(A, A.mT, self.reg_A.reciprocal(), H)
         return H
 
     def _selected(self, idx: torch.Tensor, ops: Operators | None = None):
@@ -229,11 +261,12 @@ class PrimalKKT(KKT):
 
     def factor(self, reg_G: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
         """Factor for T = reg_G + ratio (ratio = S/Z); returns (B,) True where Cholesky succeeded."""
-        K = self.H
-        if self.m:
+        B, n, m = self.H.shape[0], self.n, self.m
+        K = self.work.get("K", (B, n, n), self.H).copy_(self.H)
+        if m:
             self.reg_G, self.ratio = reg_G, ratio
             self.W = (reg_G + ratio).reciprocal_()
-            K = _weighted_gram(self.ops.G, self.Gt, self.W, K)
+            _add_weighted_gram(self.ops.G, self.Gt, self.W, K, self.work.get("weighted", (B, n, m), K))
         self.U, ok = cholesky(K)
         return ok
 
@@ -293,7 +326,8 @@ class DualKKT(KKT):
         if not self.m:
             return self._setup_ok
         self.reg_G, self.ratio = reg_G, ratio
-        self.U_M, ok = cholesky(_with_diagonal(self.M, reg_G + ratio))
+        K = self.work.get("K", self.M.shape, self.M)
+        self.U_M, ok = cholesky(_with_diagonal(self.M, reg_G + ratio, K))
         return ok & self._setup_ok
 
     def prepare(self, a, b, c):
