@@ -187,14 +187,7 @@ def test_default_tolerances_are_met_on_original_data(make_qp):
         "sudoku_cycling",  # separate primal and dual step lengths: the dual residual cycled (1e-4 to 3e-3)
         "sudoku_off_center",  # the full Mehrotra corrector: mu cycled between 2e-6 and 1e-5
         "sudoku_off_center_2",  # the same, also when the corrector was weighted only after mu rose
-        pytest.param(
-            "sudoku_off_center_3",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known bug: mu still cycles (2e-6 to 1e-5) with the weighted corrector; needs a "
-                "neighbourhood-following step length or centrality correctors",
-            ),
-        ),
+        "sudoku_off_center_3",  # the weighted corrector alone: mu cycled (2e-6 to 1e-5) with period 4
     ],
 )
 def test_learned_sudoku_qps_that_made_the_iteration_cycle(name, reference_solution):
