@@ -138,16 +138,55 @@ def _with_diagonal(M: torch.Tensor, diag: torch.Tensor, out: torch.Tensor | None
     return out
 
 
-def _add_weighted_gram(M: torch.Tensor, Mt: torch.Tensor, w: torch.Tensor, out: torch.Tensor, weighted=None):
-    """out += Mᵀ diag(w) M in place for each element; M (r, c) shared or (B, r, c), w (B, r),
-    out (B, c, c); ``weighted`` is an optional (B, c, r) buffer for Mᵀ diag(w)."""
-    B, c = out.shape[0], out.shape[-1]
-    weighted = torch.mul(Mt, w.unsqueeze(-2), out=weighted)
-    if M.ndim == 2:
-        out.view(B * c, c).addmm_(weighted.reshape(B * c, -1), M)
-    else:
-        out.baddbmm_(weighted, M)
-    return out
+SPARSE_GRAM_FILL = 0.1
+"""A shared matrix M's weighted Gram matrix Mᵀ diag(w) M is formed from the products of M's
+nonzero pairs (:class:`PairGram`) when its sparsity pattern fills at most this fraction of the
+c×c result: the constraints that canonicalization produces (differences, auxiliary variables,
+dynamics) are mostly of that kind, and the dense product would cost r c² per element."""
+
+
+class DenseGram:
+    """Mᵀ diag(w) M by a (batched) matrix product; M (r, c) shared or (B, r, c)."""
+
+    def __init__(self, M: torch.Tensor):
+        self.M = M
+        self.Mt = M.mT.contiguous() if M.ndim == 2 else M.mT
+
+    def add_to(self, out: torch.Tensor, w: torch.Tensor, work: Workspace | None = None) -> torch.Tensor:
+        """out += Mᵀ diag(w) M in place; out (B, c, c), w (B, r); ``work`` holds the temporary."""
+        B, c = out.shape[0], out.shape[-1]
+        buffer = None if work is None else work.get("weighted", (B, c, w.shape[-1]), out)
+        weighted = torch.mul(self.Mt, w.unsqueeze(-2), out=buffer)
+        if self.M.ndim == 2:
+            out.view(B * c, c).addmm_(weighted.view(B * c, -1), self.M)
+        else:
+            out.baddbmm_(weighted, self.M)
+        return out
+
+
+class PairGram:
+    """Mᵀ diag(w) M for a shared, sparse M (r, c) as w @ P, where P (r, k) holds, for each of
+    the k nonzero entries (i, j) of the result's pattern, the products M[:, i] M[:, j]: r k
+    instead of r c² multiplications per element."""
+
+    def __init__(self, M: torch.Tensor, i: torch.Tensor, j: torch.Tensor):
+        self.flat = i * M.shape[-1] + j
+        self.pairs = M[:, i] * M[:, j]
+
+    def add_to(self, out: torch.Tensor, w: torch.Tensor, work: Workspace | None = None) -> torch.Tensor:
+        B, c = out.shape[0], out.shape[-1]
+        out.view(B, c * c).index_add_(1, self.flat, w @ self.pairs)
+        return out
+
+
+def gram(M: torch.Tensor) -> DenseGram | PairGram:
+    """The cheaper way to form M's weighted Gram matrices (see SPARSE_GRAM_FILL)."""
+    if M.ndim == 2 and M.shape[0]:
+        pattern = (M != 0).to(M.dtype)
+        i, j = (pattern.T @ pattern).nonzero(as_tuple=True)
+        if i.numel() <= SPARSE_GRAM_FILL * M.shape[-1] ** 2:
+            return PairGram(M, i, j)
+    return DenseGram(M)
 
 
 class Workspace:
@@ -190,8 +229,7 @@ class KKT:
         """H = Q + diag(R_x) + Aᵀ diag(1/R_A) A, (B, n, n)."""
         H = _with_diagonal(self.ops.Q, self.reg_x)
         if self.p:
-            A = self.ops.A
-            H = _add_weighted_gram(A, A.mT, self.reg_A.reciprocal(), H)
+            H = gram(self.ops.A).add_to(H, self.reg_A.reciprocal())
         return H
 
     def _selected(self, idx: torch.Tensor, ops: Operators | None = None):
@@ -245,11 +283,10 @@ class PrimalKKT(KKT):
 
     _setup_fields = ("H",)
 
-    def __init__(self, ops, reg_x, reg_A, H=None):
+    def __init__(self, ops, reg_x, reg_A, H=None, G_gram=None):
         super().__init__(ops, reg_x, reg_A)
         self.H = self.hessian() if H is None else H
-        G = ops.G
-        self.Gt = G.mT.contiguous() if G.ndim == 2 else G.mT
+        self.G_gram = gram(ops.G) if G_gram is None else G_gram
         self.U = None
 
     def setup_ok(self) -> torch.Tensor:
@@ -257,16 +294,16 @@ class PrimalKKT(KKT):
 
     def select(self, idx, ops: Operators | None = None) -> PrimalKKT:
         """The system of elements ``idx`` (``ops``: their operators, if already selected)."""
-        return PrimalKKT(*self._selected(idx, ops), H=self.H.index_select(0, idx))
+        shared = self.G_gram if self.ops.G.ndim == 2 else None
+        return PrimalKKT(*self._selected(idx, ops), H=self.H.index_select(0, idx), G_gram=shared)
 
     def factor(self, reg_G: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
         """Factor for T = reg_G + ratio (ratio = S/Z); returns (B,) True where Cholesky succeeded."""
-        B, n, m = self.H.shape[0], self.n, self.m
-        K = self.work.get("K", (B, n, n), self.H).copy_(self.H)
-        if m:
+        K = self.work.get("K", self.H.shape, self.H).copy_(self.H)
+        if self.m:
             self.reg_G, self.ratio = reg_G, ratio
             self.W = (reg_G + ratio).reciprocal_()
-            _add_weighted_gram(self.ops.G, self.Gt, self.W, K, self.work.get("weighted", (B, n, m), K))
+            self.G_gram.add_to(K, self.W, self.work)
         self.U, ok = cholesky(K)
         return ok
 
@@ -300,15 +337,25 @@ class DualKKT(KKT):
     def __init__(self, ops, reg_x, reg_A, setup=None):
         super().__init__(ops, reg_x, reg_A)
         if setup is None:
-            U_H, ok = cholesky(self.hessian())
-            X = M = None
-            if self.m:
-                G = ops.G
-                Gt = G.mT.expand(U_H.shape[0], self.n, self.m) if G.ndim == 2 else G.mT
-                X = torch.linalg.solve_triangular(U_H.mT, Gt, upper=False)
-                M = X.mT @ X
-            setup = (U_H, X, M, ok)
-        self.U_H, self.X, self.M, self._setup_ok = setup
+            setup = (*cholesky(self.hessian()), None, None)
+        self.U_H, self._setup_ok, self._X, self._M = setup
+
+    @property
+    def X(self) -> torch.Tensor | None:
+        """U_H⁻ᵀ Gᵀ (B, n, m), computed on first use: the caller may still reject this reduction
+        after looking at H's pivots, and then the n² m work is saved."""
+        if self._X is None and self.m:
+            G = self.ops.G
+            Gt = G.mT.expand(self.U_H.shape[0], self.n, self.m) if G.ndim == 2 else G.mT
+            self._X = torch.linalg.solve_triangular(self.U_H.mT, Gt, upper=False)
+        return self._X
+
+    @property
+    def M(self) -> torch.Tensor | None:
+        """The Schur complement G H⁻¹ Gᵀ = XᵀX (B, m, m), computed on first use."""
+        if self._M is None and self.m:
+            self._M = self.X.mT @ self.X
+        return self._M
 
     def setup_ok(self) -> torch.Tensor:
         return self._setup_ok
@@ -319,7 +366,7 @@ class DualKKT(KKT):
         def pick(t):
             return None if t is None else t.index_select(0, idx)
 
-        setup = (pick(self.U_H), pick(self.X), pick(self.M), pick(self._setup_ok))
+        setup = (pick(self.U_H), pick(self._setup_ok), pick(self._X), pick(self._M))
         return DualKKT(*self._selected(idx, ops), setup=setup)
 
     def factor(self, reg_G: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:

@@ -42,14 +42,26 @@ def _full_solve(Q, A, G, reg_x, reg_A, reg_G, s, z, rhs):
     return torch.stack(solutions).split([n, p, m, m], dim=1)
 
 
+def _sparse(rows, cols):
+    """A random matrix with two nonzeros per row (differences of neighbouring variables)."""
+    M = torch.zeros(rows, cols)
+    start = torch.randint(0, cols - 1, (rows,))
+    M[torch.arange(rows), start] = -torch.rand(rows) - 0.5
+    M[torch.arange(rows), start + 1] = torch.rand(rows) + 0.5
+    return M
+
+
 @pytest.mark.parametrize("form", ["primal", "dual"])
-@pytest.mark.parametrize("shared", [True, False])
-def test_newton_solves_match_the_full_system_across_refactorizations(form, shared):
+@pytest.mark.parametrize("structure", ["shared", "batched", "sparse"])
+def test_newton_solves_match_the_full_system_across_refactorizations(form, structure):
     B, n, p, m = 4, 30, 5, 40
     F = torch.randn(B, n, n)
     Q = F @ F.mT / n + 0.1 * torch.eye(n)
-    A = torch.randn(p, n) if shared else torch.randn(B, p, n)
-    G = torch.randn(m, n) if shared else torch.randn(B, m, n)
+    shapes = {"shared": (), "batched": (B,), "sparse": ()}[structure]
+    A, G = torch.randn(*shapes, p, n), torch.randn(*shapes, m, n)
+    if structure == "sparse":
+        A, G = _sparse(p, n), _sparse(m, n)
+        assert isinstance(kkt_module.gram(G), kkt_module.PairGram)
     reg_x, reg_A = torch.full((B, n), 1e-8), torch.full((B, p), 1e-7)
     system = kkt_module.build(form, Operators(Q, A, G), reg_x, reg_A)
     for step in range(3):
