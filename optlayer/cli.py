@@ -1,7 +1,8 @@
 """The `optlayer` command: check, show, compile and solve .opt models.
 
 Exit status: 0 when all went well, 1 when a model has errors (every one is printed) or a
-solve fails, 2 for a usage error (bad options, unreadable files). A user's mistake never prints a
+solve fails, 2 for a usage error (bad options, unreadable files), 141 when the reader of the
+output went away (``optlayer show MODEL.opt | head``). A user's mistake never prints a
 Python traceback; an internal error prints one line (and the traceback with OPTLAYER_DEBUG=1).
 """
 
@@ -25,6 +26,8 @@ from . import __version__, api
 from .pipeline import read_source, standard_form
 
 EXIT_OK, EXIT_MODEL_ERROR, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 141
+"""As a shell reports a program stopped by SIGPIPE: the reader of the output went away."""
 
 
 class UsageError(Exception):
@@ -44,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_MODEL_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `optlayer show MODEL.opt | head`: the reader has all it wanted
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # an optlayer bug: one line for the user, the traceback on request
         if os.environ.get("OPTLAYER_DEBUG"):
             traceback.print_exc()
@@ -53,6 +59,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERNAL
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    try:
+        descriptor = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, descriptor)
+    os.close(devnull)
 
 
 def _parser() -> argparse.ArgumentParser:

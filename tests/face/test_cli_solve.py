@@ -64,3 +64,18 @@ def test_compile_writes_a_module_that_runs(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert float(result.stdout) == pytest.approx(1.0, abs=1e-5)
+
+
+class _ClosedPipe:
+    def write(self, text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self):
+        pass
+
+
+def test_a_closed_output_pipe_ends_quietly(monkeypatch, capsys):
+    """`optlayer solve MODEL.opt | head -1`: no internal-error message when the reader leaves."""
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    assert main(["solve", str(EXAMPLES / "portfolio.opt")]) == 141
+    assert capsys.readouterr().err == ""
