@@ -59,6 +59,7 @@ The only host synchronization per iteration is the transfer of the per-element s
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import torch
 
@@ -164,16 +165,16 @@ def _step_lengths(sz: torch.Tensor, dsz: torch.Tensor, tau: torch.Tensor) -> tor
     return tau / (dsz / sz).neg_().amax(-1, keepdim=True).amax(0).clamp_(min=1.0)
 
 
-def _centred_step(s: torch.Tensor, z: torch.Tensor, ds: torch.Tensor, dz: torch.Tensor, alpha: torch.Tensor):
+def _centred_step(comp, mu, s, z, ds, dz, alpha):
     """(B, 1): the longest of the steps alpha·BACKTRACK^j (j < BACKTRACK_TRIALS) after which every
     complementarity product s_i z_i is at least NEIGHBOURHOOD times their mean (or, for an iterate
     already outside that neighbourhood, at least NEIGHBOURHOOD_KEEP times its own smallest ratio);
-    the shortest trial if none is. Staying in this wide neighbourhood of the central path keeps
-    Mehrotra's method from cycling at weakly active pairs."""
-    comp = s * z
-    ratio = comp.amin(1, keepdim=True) / comp.mean(1, keepdim=True)
+    the shortest trial if none is. ``comp`` = s∘z and ``mu`` (B,) its mean, at the iterate.
+    Staying in this wide neighbourhood of the central path keeps Mehrotra's method from cycling at
+    weakly active pairs."""
+    ratio = comp.amin(1, keepdim=True) / mu.unsqueeze(1)
     floor = torch.clamp(ratio * NEIGHBOURHOOD_KEEP, max=NEIGHBOURHOOD).unsqueeze(2)
-    trials = alpha * _backtrack_factors(alpha)
+    trials = alpha * _backtrack_factors(alpha.dtype, alpha.device)
     s_new = torch.addcmul(s.unsqueeze(1), trials.unsqueeze(2), ds.unsqueeze(1))
     z_new = torch.addcmul(z.unsqueeze(1), trials.unsqueeze(2), dz.unsqueeze(1))
     comp_new = s_new.mul_(z_new)
@@ -182,8 +183,10 @@ def _centred_step(s: torch.Tensor, z: torch.Tensor, ds: torch.Tensor, dz: torch.
     return trials.gather(1, inside.int().argmax(1, keepdim=True))
 
 
-def _backtrack_factors(like: torch.Tensor) -> torch.Tensor:
-    return BACKTRACK ** torch.arange(BACKTRACK_TRIALS, dtype=like.dtype, device=like.device)
+@functools.cache
+def _backtrack_factors(dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """(BACKTRACK_TRIALS,): 1, BACKTRACK, BACKTRACK², ..., made once per dtype and device."""
+    return BACKTRACK ** torch.arange(BACKTRACK_TRIALS, dtype=dtype, device=device)
 
 
 def _starting_point(kkt, q, g, unit_G, e_G, c, delta):
@@ -447,7 +450,7 @@ def _newton_step(kkt, st, x, v, s, a, r_full, p, m, opts, refine):
     dx, dv, ds = (torch.where(okc, t, 0.0) for t in (sol[0], torch.cat(sol[1:3], dim=1), sol[3]))
     if m:
         alpha = _step_lengths(sz, torch.stack((ds, dv[:, p:])), tau)
-        alpha = _centred_step(s, z, ds, dv[:, p:], alpha).mul_(st.live)
+        alpha = _centred_step(comp, st.mu, s, z, ds, dv[:, p:], alpha).mul_(st.live)
         x = x + alpha * dx
         v = v + alpha * dv
         s = s + alpha * ds

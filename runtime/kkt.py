@@ -182,10 +182,13 @@ class PairGram:
 def gram(M: torch.Tensor) -> DenseGram | PairGram:
     """The cheaper way to form M's weighted Gram matrices (see SPARSE_GRAM_FILL)."""
     if M.ndim == 2 and M.shape[0]:
-        pattern = (M != 0).to(M.dtype)
-        i, j = (pattern.T @ pattern).nonzero(as_tuple=True)
-        if i.numel() <= SPARSE_GRAM_FILL * M.shape[-1] ** 2:
-            return PairGram(M, i, j)
+        limit = SPARSE_GRAM_FILL * M.shape[-1] ** 2
+        pattern = M != 0
+        if pattern.sum(1).max() ** 2 <= limit:  # else the fullest row alone overfills the pattern
+            pattern = pattern.to(M.dtype)
+            i, j = (pattern.T @ pattern).nonzero(as_tuple=True)
+            if i.numel() <= limit:
+                return PairGram(M, i, j)
     return DenseGram(M)
 
 
