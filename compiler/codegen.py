@@ -43,7 +43,7 @@ class _Emitter:
         if known is not None and known[0] is array:
             return known[1]
         key = f"{prefix}{len(self.tables)}"
-        self.tables[key] = np.ascontiguousarray(array)
+        self.tables[key] = np.asarray(array, order="C")  # not ascontiguousarray: it makes 0-d arrays 1-d
         self._table_ids[id(array)] = (array, key)  # holding the array keeps its id from being reused
         return key
 

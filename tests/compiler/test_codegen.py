@@ -51,3 +51,18 @@ def test_model_names_cannot_clash_with_generated_names():
     sf = compile_text(text)
     Q, q, G, h, A, b = sf.evaluate(p=2.0, Q=[[2.0, 0.0], [0.0, 2.0]], A=[[1.0, 1.0]], b=[1.0])
     assert q.tolist() == [2.0, 2.0] and A.tolist() == [[1.0, 1.0]] and Q.tolist() == [[4.0, 0.0], [0.0, 4.0]]
+
+
+def test_scalar_index_of_a_parameter_adds_no_batch_dimension():
+    """p[0] is a 0-d index table; stored as shape (1,) it gave unbatched calls a batch of one."""
+    text = (
+        "dimension n = 3\nparameter p[n]\nparameter w[2] nonneg\nvariable x[n]\n"
+        "minimize sum_squares(p[0] + x) + w[1] * sum_squares(x)\n"
+    )
+    sf = compile_text(text)
+    p, w = [1.0, 2.0, 3.0], [0.5, 2.0]
+    Q, q, G, h, A, b = sf.evaluate(p=p, w=w)
+    assert tuple(Q.shape) == (3, 3) and tuple(q.shape) == (3,)
+    assert q.tolist() == [2.0, 2.0, 2.0] and Q.diagonal().tolist() == [6.0, 6.0, 6.0]
+    Q, q, *_ = sf.evaluate(p=[p, p], w=[w, w])
+    assert tuple(Q.shape) == (2, 3, 3) and tuple(q.shape) == (2, 3)
