@@ -444,7 +444,7 @@ def _newton_step(kkt, st, a, r_full, n, p, m, opts, refine):
         neg_inv = zs.reciprocal().neg_()
         tau = (1 - st.c * st.mu).clamp_(min=opts.tau, max=TAU_MAX).unsqueeze(1)
         comp = s * z
-        _, _, dz, ds = kkt.solve(prepared, -comp, s, z)
+        dz, ds = kkt.slack_step(prepared, -comp, s, z)
         dzs = torch.cat((dz, ds), dim=1)
         alpha = _step_lengths(neg_inv, dzs, tau)
         reached = torch.addcmul(zs, alpha, dzs)

@@ -313,6 +313,16 @@ class PrimalKKT(KKT):
     def prepare(self, a, b, c):
         return a, (b / self.reg_A if self.p else b), c
 
+    def slack_step(self, prepared, d, s, z):
+        """(dz, ds) of the Newton solution for right-hand side d (m > 0): all that the predictor
+        needs (its dx and dy are never used)."""
+        a, b_scaled, c = prepared
+        d_z = d / z
+        Wc = self.W * (c - d_z)
+        dx = cholesky_solve(self.U, a + self.ops.adjoint(torch.cat((b_scaled, Wc), dim=1) if self.p else Wc))
+        dz = self.W * self.ops.inequality_rows(dx) - Wc
+        return dz, d_z - self.ratio * dz
+
     def solve(self, prepared, d, s, z):
         a, b_scaled, c = prepared
         if not self.m:
@@ -386,6 +396,14 @@ class DualKKT(KKT):
         t = _lower_solve(self.U_H, a)
         Xt = torch.bmm(t.unsqueeze(-2), self.X).squeeze(-2) if self.m else None
         return t, Xt, b, c
+
+    def slack_step(self, prepared, d, s, z):
+        """(dz, ds) of the Newton solution for right-hand side d (m > 0), without the triangular
+        solve and products that dx and dy would cost: all that the predictor needs."""
+        _, Xt, _, c = prepared
+        d_z = d / z
+        dz = cholesky_solve(self.U_M, Xt - c + d_z)
+        return dz, d_z - self.ratio * dz
 
     def solve(self, prepared, d, s, z):
         t, Xt, b, c = prepared

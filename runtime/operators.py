@@ -54,7 +54,7 @@ class Operators:
 
     ``primal(x)`` is [Qx; Ax; Gx] (B, n + p + m), ``constraint_rows(x)`` is [Ax; Gx],
     ``adjoint(v)`` is Aᵀy + Gᵀz for v = [y; z], ``equality_rows`` and ``equality_adjoint`` apply
-    A and Aᵀ alone.
+    A and Aᵀ alone, ``inequality_rows`` applies G alone.
     """
 
     def __init__(self, Q: torch.Tensor, A: torch.Tensor, G: torch.Tensor, K: torch.Tensor | None = None):
@@ -82,6 +82,7 @@ class Operators:
             self.constraint_rows = _stacked(_applier(A), _applier(G))
             self.adjoint = self._split_adjoint(_adjoint_applier(A), _adjoint_applier(G), self.p)
         self.equality_rows = _applier(A)
+        self.inequality_rows = _applier(G)
         self.equality_adjoint = _adjoint_applier(A)
 
     @staticmethod

@@ -98,7 +98,8 @@ class SolverOptions:
         for name in ("max_iter", "ruiz_iter", "refine_steps", "backward_refine_steps", "max_factor_retries"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < (1 if name == "max_iter" else 0):
-                raise ValueError(f"SolverOptions.{name} must be a non-negative integer, got {value!r}")
+                kind = "a positive" if name == "max_iter" else "a non-negative"
+                raise ValueError(f"SolverOptions.{name} must be {kind} integer, got {value!r}")
         if self.kkt not in ("auto", "primal", "dual"):
             raise ValueError(f"SolverOptions.kkt must be 'auto', 'primal' or 'dual', got {self.kkt!r}")
 
