@@ -22,7 +22,9 @@ H does not change during a solve (R_x and R_A are fixed), only T does. Two reduc
 :func:`choose_form` picks the cheaper. Both matrices are positive definite for any positive T, so
 batched Cholesky (``torch.linalg.cholesky_ex``, which reports failures per element instead of
 raising) applies. The predictor and corrector of one iteration share a, b, c and differ only in
-d, so the work that depends on a, b, c alone is done once (:meth:`KKT.prepare`).
+d, so the work that depends on a, b, c alone is done once (:meth:`KKT.prepare`); the predictor
+only needs (dz, ds) (its step length and complementarity), which :meth:`slack_step` computes
+without the rest.
 
 Reduced systems lose accuracy when T spans many orders of magnitude and when R_A is tiny (dy is
 recovered from A dx − b, a difference of nearly equal terms); :meth:`KKT.refine` performs
