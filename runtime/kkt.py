@@ -315,13 +315,18 @@ class PrimalKKT(KKT):
     def prepare(self, a, b, c):
         return a, (b / self.reg_A if self.p else b), c
 
-    def slack_step(self, prepared, d, s, z):
-        """(dz, ds) of the Newton solution for right-hand side d (m > 0): all that the predictor
-        needs (its dx and dy are never used)."""
+    def _primal_step(self, prepared, d, z):
+        """d/z, W(c − d/z) and dx for right-hand side d (m > 0)."""
         a, b_scaled, c = prepared
         d_z = d / z
         Wc = self.W * (c - d_z)
         dx = cholesky_solve(self.U, a + self.ops.adjoint(torch.cat((b_scaled, Wc), dim=1) if self.p else Wc))
+        return d_z, Wc, dx
+
+    def slack_step(self, prepared, d, s, z):
+        """(dz, ds) of the Newton solution for right-hand side d (m > 0): all that the predictor
+        needs (its dy is never computed)."""
+        d_z, Wc, dx = self._primal_step(prepared, d, z)
         dz = self.W * self.ops.inequality_rows(dx) - Wc
         return dz, d_z - self.ratio * dz
 
@@ -331,9 +336,7 @@ class PrimalKKT(KKT):
             dx = cholesky_solve(self.U, a + self.ops.equality_adjoint(b_scaled) if self.p else a)
             dy = self.ops.equality_rows(dx) / self.reg_A - b_scaled if self.p else b_scaled
             return dx, dy, c, d
-        d_z = d / z
-        Wc = self.W * (c - d_z)
-        dx = cholesky_solve(self.U, a + self.ops.adjoint(torch.cat((b_scaled, Wc), dim=1) if self.p else Wc))
+        d_z, Wc, dx = self._primal_step(prepared, d, z)
         Cdx = self.ops.constraint_rows(dx)
         if self.p:
             dy = Cdx[:, : self.p] / self.reg_A - b_scaled
@@ -408,12 +411,10 @@ class DualKKT(KKT):
         return dz, d_z - self.ratio * dz
 
     def solve(self, prepared, d, s, z):
-        t, Xt, b, c = prepared
+        t, _, b, c = prepared
         if self.m:
-            d_z = d / z
-            dz = cholesky_solve(self.U_M, Xt - c + d_z)
+            dz, ds = self.slack_step(prepared, d, s, z)
             dx = _upper_solve(self.U_H, t - torch.bmm(dz.unsqueeze(-2), self.X.mT).squeeze(-2))
-            ds = d_z - self.ratio * dz
         else:
             dx, dz, ds = _upper_solve(self.U_H, t), c, d
         dy = (self.ops.equality_rows(dx) - b) / self.reg_A if self.p else b

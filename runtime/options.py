@@ -97,8 +97,9 @@ class SolverOptions:
             raise ValueError(f"SolverOptions.tau must lie in (0, 1), got {self.tau}")
         for name in ("max_iter", "ruiz_iter", "refine_steps", "backward_refine_steps", "max_factor_retries"):
             value = getattr(self, name)
-            if not isinstance(value, int) or value < (1 if name == "max_iter" else 0):
-                kind = "a positive" if name == "max_iter" else "a non-negative"
+            least = 1 if name == "max_iter" else 0
+            if not isinstance(value, int) or value < least:
+                kind = "a positive" if least else "a non-negative"
                 raise ValueError(f"SolverOptions.{name} must be {kind} integer, got {value!r}")
         if self.kkt not in ("auto", "primal", "dual"):
             raise ValueError(f"SolverOptions.kkt must be 'auto', 'primal' or 'dual', got {self.kkt!r}")
