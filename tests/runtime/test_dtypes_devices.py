@@ -23,6 +23,18 @@ def test_float32_matches_float64(n, m, p, make_qp, args):
     np.testing.assert_allclose(res32.z.double().numpy(), res64.z.numpy(), atol=2e-3 * scale)
 
 
+def test_float32_solves_large_problems_with_many_equalities(make_qp):
+    """n = m = 500, p = 100: with the old float32 delta_eq (1e-4) H = Q + AᵀA/delta_eq could not be
+    factored in float32 and all four elements ended at the iteration limit."""
+    qp64 = make_qp(500, 500, 100, batch=(4,), seed=70)
+    res64 = solve_qp(*qp64)
+    res32 = solve_qp(*(t.float() for t in qp64))
+    assert (res32.status == Status.SOLVED).all(), res32.status
+    assert int(res32.iterations.max()) <= 2 * int(res64.iterations.max())
+    scale = 1 + float(res64.z.abs().max())
+    np.testing.assert_allclose(res32.z.double().numpy(), res64.z.numpy(), atol=2e-3 * scale)
+
+
 def test_float32_lp_and_singular_q(make_qp, args):
     for data in (make_qp(8, 5, 2, seed=61, lp=True), make_qp(8, 5, 2, seed=62, rank=2)):
         qp32 = [None if t is None else t.float() for t in args(data)]
