@@ -210,6 +210,26 @@ def _starting_point(kkt, q, g, unit_G, e_G, c, delta):
     return x, y, e_G * z_new / c.unsqueeze(1), s_new / e_G, ok
 
 
+def _dual_is_accurate(kkt: kkt_module.DualKKT, unit_x: torch.Tensor) -> bool:
+    """Whether H's factorization succeeded for every element with every pivot, in the equilibrated
+    problem (``unit_x`` converts), at least DUAL_MIN_PIVOT. When the only elements that fail are
+    those whose factorization broke down, these get one retry with stronger fixed regularization
+    (``kkt`` changes in place): in float32, rounding alone breaks the factorization of a well-posed
+    H = Q + AᵀA/delta_eq with many equality rows, and the primal reduction, whose matrix adds
+    Gᵀ T⁻¹ G, is worse conditioned still (n = m = 500, p = 100: 22 of 24 random problems ended at
+    the iteration limit that way). LPs and singular Q keep failing and go to the primal reduction."""
+
+    def accurate() -> torch.Tensor:
+        pivots = kkt.U_H.diagonal(dim1=-2, dim2=-1) ** 2 * unit_x
+        return kkt.setup_ok() & (pivots.amin(1) >= DUAL_MIN_PIVOT)
+
+    good, broken = accurate(), ~kkt.setup_ok()
+    if bool(broken.any()) and bool((good | broken).all()):
+        kkt.strengthen(broken.nonzero().squeeze(1), FAILURE_REG_FACTOR)
+        good = accurate()
+    return bool(good.all())
+
+
 def _setup(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions):
     """The KKT system (with the reduction chosen for shape and conditioning) and the start."""
     B, n, m, p = batch.size, batch.n, batch.m, batch.p
@@ -218,11 +238,12 @@ def _setup(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions):
     reg_A = (opts.delta_eq * c / scaling.e_A**2).expand(B, p).contiguous()
     unit_G = (c / scaling.e_G**2).expand(B, m)
     form = kkt_module.choose_form(n, m, opts.kkt)
-    kkt = kkt_module.build(form, ops, reg_x, reg_A)
     if form == "dual" and opts.kkt == "auto":
-        pivots = kkt.U_H.diagonal(dim1=-2, dim2=-1) ** 2 * (c * scaling.d**2)
-        if not bool((pivots.amin(1) >= DUAL_MIN_PIVOT).all()):
+        kkt = kkt_module.build(form, ops, reg_x.clone(), reg_A.clone())
+        if not _dual_is_accurate(kkt, c * scaling.d**2):
             kkt = kkt_module.build("primal", ops, reg_x, reg_A)
+    else:
+        kkt = kkt_module.build(form, ops, reg_x, reg_A)
     g = torch.cat((batch.b, batch.h), dim=1)
     delta = torch.full((B,), opts.delta_init, dtype=batch.q.dtype, device=batch.q.device)
     for attempt in range(opts.max_factor_retries + 1):

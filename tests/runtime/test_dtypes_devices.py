@@ -24,8 +24,9 @@ def test_float32_matches_float64(n, m, p, make_qp, args):
 
 
 def test_float32_solves_large_problems_with_many_equalities(make_qp):
-    """n = m = 500, p = 100: with the old float32 delta_eq (1e-4) H = Q + AᵀA/delta_eq could not be
-    factored in float32 and all four elements ended at the iteration limit."""
+    """n = m = 500, p = 100: H = Q + AᵀA/delta_eq fails to factor in float32 from rounding alone;
+    the solver used to fall back to the primal reduction and all four elements ended at the
+    iteration limit. Now the broken elements' H is factored again with stronger regularization."""
     qp64 = make_qp(500, 500, 100, batch=(4,), seed=70)
     res64 = solve_qp(*qp64)
     res32 = solve_qp(*(t.float() for t in qp64))
