@@ -207,6 +207,10 @@ def _starting_point(kkt, q, g, unit_G, e_G, c, delta):
     mu = ((shift_s - zt) * (zt + shift_z)).mean(1, keepdim=True).clamp(min=MU_FLOOR)
     z_new = 0.5 * (zt + torch.sqrt(zt * zt + 4 * mu))
     s_new = z_new - zt
+    # Cancellation can leave one member of a pair exactly 0 (in float32, when mu is tiny against
+    # zt²); that member then comes from z s = mu instead.
+    z_new = torch.where(z_new > 0, z_new, mu / s_new)
+    s_new = torch.where(s_new > 0, s_new, mu / z_new)
     return x, y, e_G * z_new / c.unsqueeze(1), s_new / e_G, ok
 
 

@@ -36,6 +36,14 @@ def test_float32_solves_large_problems_with_many_equalities(make_qp):
     np.testing.assert_allclose(res32.z.double().numpy(), res64.z.numpy(), atol=2e-3 * scale)
 
 
+def test_float32_starting_point_keeps_every_pair_positive(make_qp, args):
+    """With two inequalities the centring mu of the start is at its floor (1e-10); in float32 the
+    start then had an exact zero in a slack or multiplier, and three of four elements went NaN."""
+    qp32 = [None if t is None else t.float() for t in args(make_qp(5, 2, 0, batch=(4,), seed=502))]
+    res = solve_qp(*qp32)
+    assert (res.status == Status.SOLVED).all(), res.status
+
+
 def test_float32_lp_and_singular_q(make_qp, args):
     for data in (make_qp(8, 5, 2, seed=61, lp=True), make_qp(8, 5, 2, seed=62, rank=2)):
         qp32 = [None if t is None else t.float() for t in args(data)]
