@@ -142,7 +142,7 @@ def _flatten_matrix(t: torch.Tensor, batch_shape: torch.Size) -> torch.Tensor:
     core = t.shape[-2:]
     if all(s == 1 for s in t.shape[:-2]):
         return t.reshape(core)
-    return t.expand(*batch_shape, *core).reshape(-1, *core)
+    return t.expand(*batch_shape, *core).reshape(batch_shape.numel(), *core)
 
 
 def _flatten_vector(t: torch.Tensor, batch_shape: torch.Size, size: int) -> torch.Tensor:
@@ -150,7 +150,7 @@ def _flatten_vector(t: torch.Tensor, batch_shape: torch.Size, size: int) -> torc
     length = t.shape[-1]
     if all(s == 1 for s in t.shape[:-1]):
         return t.reshape(1, length).expand(size, length)
-    return t.expand(*batch_shape, length).reshape(-1, length)
+    return t.expand(*batch_shape, length).reshape(size, length)
 
 
 def flatten(Q, q, G, h, A, b, batch_shape: torch.Size) -> Batch:

@@ -173,3 +173,19 @@ def test_options_are_validated():
 def test_empty_batch():
     res = solve_qp(torch.eye(3, dtype=F64), torch.zeros(0, 3, dtype=F64))
     assert res.z.shape == (0, 3) and res.status.shape == (0,)
+
+
+def test_batched_constraints_with_no_rows(make_qp):
+    """G and A with a batch dimension and zero rows (as a batch of unconstrained problems gives)
+    used to fail to flatten ("cannot reshape tensor of 0 elements")."""
+    Q, q, _, _, _, _ = make_qp(3, 0, 0, batch=(4,), seed=40)
+    q = q.clone().requires_grad_()
+    empty = dict(G=torch.zeros(4, 0, 3, dtype=F64), h=torch.zeros(4, 0, dtype=F64))
+    empty.update(A=torch.zeros(4, 0, 3, dtype=F64), b=torch.zeros(4, 0, dtype=F64))
+    res = solve_qp(Q, q, **empty)
+    assert (res.status == Status.SOLVED).all()
+    assert res.lam.shape == (4, 0) and res.nu.shape == (4, 0)
+    expected = -torch.linalg.solve(Q, q.detach().unsqueeze(-1)).squeeze(-1)
+    torch.testing.assert_close(res.z.detach(), expected)
+    res.z.sum().backward()
+    torch.testing.assert_close(q.grad, -torch.linalg.solve(Q, torch.ones(4, 3, 1, dtype=F64)).squeeze(-1))
