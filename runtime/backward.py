@@ -76,16 +76,27 @@ class QPFunction(torch.autograd.Function):
         B, n, m, p = batch.size, batch.n, batch.m, batch.p
         needs = ctx.needs_input_grad[2:]
         grads = [None] * 6
-        ipm = result.ipm
-        if ipm is not None:
-            solved = (ipm.status == int(Status.SOLVED)).nonzero().squeeze(1)
-            if solved.numel():
-                rows = result.good.index_select(0, solved)
-                g = (g_z.reshape(B, n), g_lam.reshape(B, m), g_nu.reshape(B, p))
-                grads = _gradients(batch, ipm, solved, rows, g, ctx.opts, needs)
+        g = (g_z.reshape(B, n), g_lam.reshape(B, m), g_nu.reshape(B, p))
+        for part in result.parts:
+            part_grads = _part_gradients(batch, part, g, ctx.opts, needs)
+            grads = [b if a is None else a if b is None else a + b for a, b in zip(grads, part_grads)]
         data = (batch.Q, batch.q, batch.G, batch.h, batch.A, batch.b)
         grads = [torch.zeros_like(t) if need and grad is None else grad for t, need, grad in zip(data, needs, grads)]
         return (None, None) + _shape_grads(grads, ctx.shapes, batch)
+
+
+def _part_gradients(batch, part, g, opts, needs):
+    """The flattened gradients (see :func:`_gradients`) from the solved elements of one
+    interior-point result, in the batch's dtype; all None when none is solved. A part solved in
+    float64 for a float32 batch is differentiated in float64."""
+    solved = (part.ipm.status == int(Status.SOLVED)).nonzero().squeeze(1)
+    if not solved.numel():
+        return [None] * 6
+    dtype = part.ipm.x.dtype
+    data = batch if dtype == batch.q.dtype else batch.to(dtype)
+    g = tuple(t.to(dtype) for t in g)
+    grads = _gradients(data, part.ipm, solved, part.rows.index_select(0, solved), g, opts, needs)
+    return [None if t is None else t.to(batch.q.dtype) for t in grads]
 
 
 def _adjoint_solve(kkt, s, lam, unit_G, rhs, opts):

@@ -40,6 +40,11 @@ class Batch:
     def size(self) -> int:
         return self.q.shape[0]
 
+    def to(self, dtype: torch.dtype) -> Batch:
+        """The same batch with its data in ``dtype``."""
+        data = (t.to(dtype) for t in (self.Q, self.q, self.G, self.h, self.A, self.b))
+        return Batch(self.batch_shape, self.n, self.m, self.p, *data, self.inf_rows, self.bad)
+
     def select(self, idx: torch.Tensor) -> Batch:
         """The sub-batch of elements ``idx``; shared matrices stay shared."""
 

@@ -3,6 +3,13 @@
 The interior-point iteration runs under ``torch.inference_mode`` (it is never differentiated
 through: gradients come from the implicit function theorem), which trims the per-operation
 overhead that dominates small problems; its results are only read afterwards.
+
+Float32 elements that end NUMERICAL or MAX_ITER are solved again in float64 (same options and
+tolerances) and their results rounded to float32: the Newton systems of an interior-point method
+grow ill-conditioned, and with many equality rows or a singular Q float32 arithmetic cannot always
+follow them (of 560 random float32 problems with n = 5-300, with and without equalities, singular
+Q and LPs, 26 failed that way, 19 of the 112 with n = 300; all solve in float64). Certificates
+of infeasibility are final. The retry costs time only for the elements that failed.
 """
 
 from __future__ import annotations
@@ -18,13 +25,25 @@ from .operators import Operators
 from .options import SolverOptions
 from .status import Status
 
+RETRIED_IN_FLOAT64 = (Status.NUMERICAL, Status.MAX_ITER)
+"""Statuses of float32 elements that are solved again in float64."""
+
+
+@dataclasses.dataclass
+class Solved:
+    """A raw interior-point result and the batch positions of its elements."""
+
+    rows: torch.Tensor
+    ipm: ipm.IPMResult
+
 
 @dataclasses.dataclass
 class ForwardResult:
     """Per-element outputs (B, ·) plus what the backward pass needs.
 
-    ``z``, ``lam``, ``nu`` are NaN for elements that are not SOLVED. ``ipm`` holds the raw
-    interior-point result of the elements with finite data, whose batch positions are ``good``.
+    ``z``, ``lam``, ``nu`` are NaN for elements that are not SOLVED. ``parts`` holds the raw
+    interior-point results: the elements with finite data, then (float32 only) those solved again
+    in float64, whose later result replaces the first. ``iterations`` counts both solves.
     """
 
     z: torch.Tensor
@@ -35,8 +54,13 @@ class ForwardResult:
     primal_residual: torch.Tensor
     dual_residual: torch.Tensor
     duality_gap: torch.Tensor
-    good: torch.Tensor
-    ipm: ipm.IPMResult | None
+    parts: list[Solved]
+
+
+def _solve(batch: Batch, opts: SolverOptions) -> ipm.IPMResult:
+    with torch.inference_mode():
+        ops = Operators(batch.Q, batch.A, batch.G)
+        return ipm.solve(batch, ops, ruiz(batch, ops, opts.ruiz_iter), opts)
 
 
 def solve_batch(batch: Batch, opts: SolverOptions) -> ForwardResult:
@@ -44,25 +68,44 @@ def solve_batch(batch: Batch, opts: SolverOptions) -> ForwardResult:
     B, n, m, p = batch.size, batch.n, batch.m, batch.p
     dtype, device = batch.q.dtype, batch.q.device
     nan = float("nan")
-    z = torch.full((B, n), nan, dtype=dtype, device=device)
-    lam = torch.full((B, m), nan, dtype=dtype, device=device)
-    nu = torch.full((B, p), nan, dtype=dtype, device=device)
-    status = torch.full((B,), int(Status.NUMERICAL), dtype=torch.int64, device=device)
-    iterations = torch.zeros(B, dtype=torch.int64, device=device)
-    residuals = torch.full((3, B), nan, dtype=dtype, device=device)
-    good = (~batch.bad).nonzero().squeeze(1)
-    result = None
-    if good.numel():
-        sub = batch if good.numel() == B else batch.select(good)
-        with torch.inference_mode():
-            ops = Operators(sub.Q, sub.A, sub.G)
-            result = ipm.solve(sub, ops, ruiz(sub, ops, opts.ruiz_iter), opts)
-        solved = (result.status == int(Status.SOLVED)).unsqueeze(1)
-        z.index_copy_(0, good, torch.where(solved, result.x, nan))
-        multipliers = result.z if sub.inf_rows is None else result.z.masked_fill(sub.inf_rows, 0.0)
-        lam.index_copy_(0, good, torch.where(solved, multipliers, nan))
-        nu.index_copy_(0, good, torch.where(solved, result.y, nan))
-        status.index_copy_(0, good, result.status)
-        iterations.index_copy_(0, good, result.iterations)
-        residuals.index_copy_(1, good, torch.stack((result.primal_residual, result.dual_residual, result.duality_gap)))
-    return ForwardResult(z, lam, nu, status, iterations, residuals[0], residuals[1], residuals[2], good, result)
+    out = ForwardResult(
+        z=torch.full((B, n), nan, dtype=dtype, device=device),
+        lam=torch.full((B, m), nan, dtype=dtype, device=device),
+        nu=torch.full((B, p), nan, dtype=dtype, device=device),
+        status=torch.full((B,), int(Status.NUMERICAL), dtype=torch.int64, device=device),
+        iterations=torch.zeros(B, dtype=torch.int64, device=device),
+        primal_residual=torch.full((B,), nan, dtype=dtype, device=device),
+        dual_residual=torch.full((B,), nan, dtype=dtype, device=device),
+        duality_gap=torch.full((B,), nan, dtype=dtype, device=device),
+        parts=[],
+    )
+    rows = (~batch.bad).nonzero().squeeze(1)
+    if rows.numel():
+        sub = batch if rows.numel() == B else batch.select(rows)
+        _store(out, Solved(rows, _solve(sub, opts)), sub)
+    if dtype == torch.float32 and out.parts:
+        first = out.parts[0]
+        retry = torch.zeros_like(first.ipm.status, dtype=torch.bool)
+        for status in RETRIED_IN_FLOAT64:
+            retry |= first.ipm.status == int(status)
+        if bool(retry.any()):
+            rows = first.rows[retry]
+            sub = batch.select(rows).to(torch.float64)
+            _store(out, Solved(rows, _solve(sub, opts)), sub)
+    return out
+
+
+def _store(out: ForwardResult, part: Solved, sub: Batch) -> None:
+    """Write ``part``'s results into the outputs at its rows (cast to their dtype)."""
+    result, rows = part.ipm, part.rows
+    nan = float("nan")
+    solved = (result.status == int(Status.SOLVED)).unsqueeze(1)
+    multipliers = result.z if sub.inf_rows is None else result.z.masked_fill(sub.inf_rows, 0.0)
+    for target, value in ((out.z, result.x), (out.lam, multipliers), (out.nu, result.y)):
+        target.index_copy_(0, rows, torch.where(solved, value, nan).to(target.dtype))
+    out.status.index_copy_(0, rows, result.status)
+    out.iterations.index_add_(0, rows, result.iterations)
+    residuals = (result.primal_residual, result.dual_residual, result.duality_gap)
+    for target, value in zip((out.primal_residual, out.dual_residual, out.duality_gap), residuals):
+        target.index_copy_(0, rows, value.to(target.dtype))
+    out.parts.append(part)

@@ -64,6 +64,9 @@ def solve_qp(
     Dtype and device come from the inputs: float32 and float64 (mixed inputs are promoted; integer
     inputs are converted to ``torch.get_default_dtype()``); half precision raises TypeError; inputs
     on different devices raise ValueError. Bad shapes raise ValueError naming the argument.
+    Float32 elements that end NUMERICAL or MAX_ITER are solved again in float64 with the same
+    options, and their results (and gradients) rounded to float32; ``iterations`` counts both
+    solves.
 
     Gradients with respect to all six inputs come from implicit differentiation of the KKT
     conditions (see :mod:`optlayer.runtime.backward`); gradients of inputs shared across the

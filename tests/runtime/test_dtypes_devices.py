@@ -81,3 +81,34 @@ def test_cuda_float32_and_failures(make_qp):
     q[1, 0] = float("nan")
     res = solve_qp(Q, q, G, h, A, b)
     assert res.status.tolist() == [Status.SOLVED, Status.NUMERICAL, Status.SOLVED]
+
+
+def test_float32_failures_are_solved_again_in_float64(make_qp):
+    """Equality-constrained, n = 300, p = 30: float32 arithmetic diverges on all four elements
+    (NUMERICAL after 7-20 iterations). They are solved again in float64 and rounded, with
+    float32 outputs, gradients close to float64's and iterations counting both solves."""
+    qp64 = [t.requires_grad_() for t in make_qp(300, 0, 30, batch=(4,), seed=30030)]
+    qp32 = [t.detach().float().requires_grad_() for t in qp64]
+    Q, q, _, _, A, b = qp64
+    res64 = solve_qp(Q, q, A=A, b=b)
+    Q32, q32, _, _, A32, b32 = qp32
+    res32 = solve_qp(Q32, q32, A=A32, b=b32)
+    assert res32.z.dtype == torch.float32 and (res32.status == Status.SOLVED).all()
+    assert (res32.iterations > res64.iterations).all()
+    np.testing.assert_allclose(res32.z.detach().double().numpy(), res64.z.detach().numpy(), atol=1e-5)
+    res64.z.sum().backward()
+    res32.z.sum().backward()
+    for t64, t32 in zip((Q, q, A, b), (Q32, q32, A32, b32)):
+        assert t32.grad.dtype == torch.float32
+        scale = 1 + float(t64.grad.abs().max())
+        np.testing.assert_allclose(t32.grad.double().numpy(), t64.grad.numpy(), atol=1e-4 * scale)
+
+
+def test_float32_certificates_are_not_solved_again():
+    """An infeasible float32 element keeps its certificate (no float64 retry)."""
+    Q = torch.eye(2)
+    G = torch.tensor([[1.0, 0.0], [-1.0, 0.0]])
+    h = torch.tensor([-1.0, -1.0])
+    res = solve_qp(Q, torch.zeros(2), G, h)
+    assert int(res.status) == Status.INFEASIBLE
+    assert int(res.iterations) < 30
