@@ -124,6 +124,18 @@ BACKTRACK = 0.7
 """Factor by which a step that leaves the neighbourhood is shortened ..."""
 BACKTRACK_TRIALS = 8
 """... at most this many times less one (all trials are evaluated at once)."""
+STAGNATION_WINDOW = 10
+"""Every this many iterations, an element is NUMERICAL if its complementarity mu (equilibrated) has
+collapsed below the squared unit roundoff while its best residual (the largest ratio of primal
+residual, dual residual and gap to their tolerances) fell by less than STAGNATION_DECREASE over
+the window. It has reached the rounding floor of its tolerances (on Maros–Meszaros QFORPLAN at
+1e-6 the duality gap is a difference of terms of 1e12, whose rounding alone is 2e-4): its iterate
+sits on the boundary, mu falls a thousandfold per iteration, and the residuals only oscillate,
+until mu underflows about 100 iterations later. A collapsed mu alone is not enough: the proximal
+iteration can still bring the residuals down (QSHARE1B is solved 10 iterations after its mu
+collapsed)."""
+STAGNATION_DECREASE = 0.9
+"""See STAGNATION_WINDOW."""
 RUNNING = -1
 
 
@@ -295,6 +307,8 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         prev=torch.full((B, 2), float("inf"), dtype=dtype, device=device),
         stall=torch.zeros(B, 2, dtype=torch.int64, device=device),
         failures=torch.where(start_ok, 0, opts.max_factor_retries + 1),
+        best=torch.full((B,), float("inf"), dtype=dtype, device=device),
+        checkpoint=torch.full((B,), float("inf"), dtype=dtype, device=device),
     )
     st.live = torch.ones(B, 1, dtype=dtype, device=device)
     kkt = full_kkt
@@ -307,6 +321,8 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
     index_host = list(range(B))
     min_work = COMPACT_MIN_WORK if device.type == "cuda" else 0.0
     work = n * n * (n + m + p)
+    mu_collapsed = torch.finfo(dtype).eps ** 2
+    tiny = torch.finfo(dtype).tiny
     stalled = refine = False
 
     for k in range(opts.max_iter + 1):
@@ -329,9 +345,10 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         gap_ref = dots.abs().amax(0)
         res = torch.stack((nV[0], nN[0], dots.sum(0).abs_(), st.mu * m))
         ref = torch.stack((nV[1:3].amax(0), nN[1:4].amax(0), gap_ref, gap_ref))
-        bound = ref.mul_(eps_rel).add_(eps_abs)
+        bound = ref.mul_(eps_rel).add_(eps_abs).clamp_(min=tiny)
         bound[3] *= opts.complementarity_factor
         within = res <= bound
+        st.best = torch.minimum(st.best, (res[:3] / bound[:3]).amax(0))
 
         # Proximal centres and the inequality regularization, in the equilibrated norms.
         scaled = torch.stack((nV[3], nN[4]), dim=1)
@@ -344,6 +361,10 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         st.delta = (st.delta * shrink).clamp_(min=opts.delta_min)
 
         code = (st.failures > opts.max_factor_retries).long().mul_(int(Status.NUMERICAL) - RUNNING).add_(RUNNING)
+        if m and k and k % STAGNATION_WINDOW == 0:
+            stuck = (st.best > STAGNATION_DECREASE * st.checkpoint) & (st.c * st.mu < mu_collapsed)
+            code.masked_fill_(stuck, int(Status.NUMERICAL))
+            st.checkpoint = st.best
         if k == opts.max_iter:
             code.masked_fill_(code == RUNNING, int(Status.MAX_ITER))
         if stalled:

@@ -69,6 +69,19 @@ def test_iteration_limit(make_qp):
     assert torch.isnan(res.z).all() and torch.isnan(res.lam).all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_unreachable_tolerance_stops_at_the_rounding_floor(make_qp, dtype):
+    """Zero tolerances cannot be met: each element collapses onto the boundary (mu falls a
+    thousandfold per iteration) while its residuals only oscillate. It must end NUMERICAL within a
+    few stagnation windows, not at the iteration limit (before: 107 iterations to NaN or 200 to
+    MAX_ITER; float32 then paid the same again in its float64 retry)."""
+    data = [t.to(dtype) for t in make_qp(10, 15, 3, batch=(3,), seed=5)]
+    res = solve_qp(*data, eps_abs=0.0, eps_rel=0.0)
+    assert (res.status == Status.NUMERICAL).all()
+    assert int(res.iterations.max()) <= 100
+    assert torch.isnan(res.z).all()
+
+
 @pytest.mark.parametrize(
     "argument, index, value",
     [
