@@ -100,3 +100,14 @@ def test_solution_is_invariant_to_permuting_constraints(qp, random):
     assert abs(value - _objective(Q, q, perm.z)) <= 1e-7 * (1 + abs(value))
     if torch.linalg.eigvalsh(Q).min() > 1e-6:
         np.testing.assert_allclose(perm.z.numpy(), res.z.numpy(), atol=1e-6)
+
+
+@PROPERTY_SETTINGS
+@given(feasible_qps())
+def test_float32_agrees_with_float64(qp):
+    Q, q = qp[:2]
+    res64 = solve_qp(*_args(*qp))
+    res32 = solve_qp(*_args(*(t.float() for t in qp)))
+    assert int(res32.status) == Status.SOLVED and res32.z.dtype == torch.float32
+    value = _objective(Q, q, res64.z)
+    assert abs(_objective(Q, q, res32.z.double()) - value) <= 1e-3 * (1 + abs(value))
