@@ -21,4 +21,5 @@ class Status(enum.IntEnum):
     MAX_ITER = 3
     """The iteration limit was reached before convergence or a certificate."""
     NUMERICAL = 4
-    """Non-finite input data, or a numerical breakdown (failed factorization, non-finite iterate)."""
+    """Non-finite input data, or a numerical breakdown: repeated failed factorizations, a
+    non-finite iterate, or no progress left at the rounding floor of the tolerances."""
