@@ -10,7 +10,7 @@ grow ill-conditioned, and with many equality rows or a singular Q float32 arithm
 follow them (``bench/float32_agreement.py``: of 560 random problems with n = 5-300, with and
 without equalities, singular Q and LPs, 27 disagreed with float64 without the retry, 18 of the
 112 with n = 300; none with it). Certificates of infeasibility are final. The retry costs time
-only for the elements that failed.
+only for the elements that failed; ``SolverOptions.retry_in_float64`` turns it off.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def solve_batch(batch: Batch, opts: SolverOptions) -> ForwardResult:
     if rows.numel():
         sub = batch if rows.numel() == B else batch.select(rows)
         _store(out, Solved(rows, _solve(sub, opts)), sub)
-    if dtype == torch.float32 and out.parts:
+    if dtype == torch.float32 and opts.retry_in_float64 and out.parts:
         first = out.parts[0]
         retry = torch.zeros_like(first.ipm.status, dtype=torch.bool)
         for status in RETRIED_IN_FLOAT64:

@@ -78,6 +78,10 @@ class SolverOptions:
     an m x m Schur complement each iteration after one n x n factorization per solve; ``"auto"``
     picks the one with fewer flops for the problem's shape, and the primal one whenever the
     n x n part is too ill-conditioned for an accurate Schur complement (LPs, singular Q)."""
+    retry_in_float64: bool = True
+    """Solve float32 elements that end NUMERICAL or MAX_ITER again in float64 (same options) and
+    round the results to float32 (see :mod:`optlayer.runtime.forward`). Turn it off when a small
+    ``max_iter`` is meant to truncate the solve: the retry would run it a second time."""
 
     def resolved(self, dtype: torch.dtype) -> SolverOptions:
         """These options with every ``None`` replaced by the default for ``dtype``."""
@@ -105,6 +109,8 @@ class SolverOptions:
             if not isinstance(value, int) or value < least:
                 kind = "a positive" if least else "a non-negative"
                 raise ValueError(f"SolverOptions.{name} must be {kind} integer, got {value!r}")
+        if not isinstance(self.retry_in_float64, bool):
+            raise ValueError(f"SolverOptions.retry_in_float64 must be True or False, got {self.retry_in_float64!r}")
         if self.kkt not in ("auto", "primal", "dual"):
             raise ValueError(f"SolverOptions.kkt must be 'auto', 'primal' or 'dual', got {self.kkt!r}")
 

@@ -66,7 +66,7 @@ def solve_qp(
     on different devices raise ValueError. Bad shapes raise ValueError naming the argument.
     Float32 elements that end NUMERICAL or MAX_ITER are solved again in float64 with the same
     options, and their results (and gradients) rounded to float32; ``iterations`` counts both
-    solves.
+    solves (``retry_in_float64=False`` turns this off).
 
     Gradients with respect to all six inputs come from implicit differentiation of the KKT
     conditions (see :mod:`optlayer.runtime.backward`); gradients of inputs shared across the

@@ -112,3 +112,13 @@ def test_float32_certificates_are_not_solved_again():
     res = solve_qp(Q, torch.zeros(2), G, h)
     assert int(res.status) == Status.INFEASIBLE
     assert int(res.iterations) < 30
+
+
+def test_float32_retry_can_be_turned_off_for_truncated_solves(make_qp):
+    """A deliberately small max_iter in float32: by default the MAX_ITER elements are solved
+    again in float64 (with the same limit); retry_in_float64=False keeps the truncated solve."""
+    data = [t.float() for t in make_qp(6, 8, 2, batch=(3,), seed=71)]
+    retried = solve_qp(*data, max_iter=2)
+    truncated = solve_qp(*data, max_iter=2, retry_in_float64=False)
+    assert (retried.status == Status.MAX_ITER).all() and (truncated.status == Status.MAX_ITER).all()
+    assert (retried.iterations == 4).all() and (truncated.iterations == 2).all()

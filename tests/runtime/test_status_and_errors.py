@@ -196,6 +196,8 @@ def test_options_are_validated():
         solve_qp(torch.eye(2, dtype=F64), torch.zeros(2, dtype=F64), tau=1.5)
     with pytest.raises(ValueError, match="kkt"):
         solve_qp(torch.eye(2, dtype=F64), torch.zeros(2, dtype=F64), options=SolverOptions(kkt="lu"))
+    with pytest.raises(ValueError, match="retry_in_float64"):
+        solve_qp(torch.eye(2, dtype=F64), torch.zeros(2, dtype=F64), retry_in_float64="yes")
     with pytest.raises(TypeError):
         solve_qp(torch.eye(2, dtype=F64), torch.zeros(2, dtype=F64), no_such_option=1)
 
