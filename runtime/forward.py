@@ -86,9 +86,7 @@ def solve_batch(batch: Batch, opts: SolverOptions) -> ForwardResult:
         _store(out, Solved(rows, _solve(sub, opts)), sub)
     if dtype == torch.float32 and opts.retry_in_float64 and out.parts:
         first = out.parts[0]
-        retry = torch.zeros_like(first.ipm.status, dtype=torch.bool)
-        for status in RETRIED_IN_FLOAT64:
-            retry |= first.ipm.status == int(status)
+        retry = torch.isin(first.ipm.status, torch.tensor(RETRIED_IN_FLOAT64, device=device))
         if bool(retry.any()):
             rows = first.rows[retry]
             sub = batch.select(rows).to(torch.float64)

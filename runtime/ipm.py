@@ -348,7 +348,8 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         bound = ref.mul_(eps_rel).add_(eps_abs).clamp_(min=tiny)
         bound[3] *= opts.complementarity_factor
         within = res <= bound
-        st.best = torch.minimum(st.best, (res[:3] / bound[:3]).amax(0))
+        if m:
+            st.best = torch.minimum(st.best, (res[:3] / bound[:3]).amax(0))
 
         # Proximal centres and the inequality regularization, in the equilibrated norms.
         scaled = torch.stack((nV[3], nN[4]), dim=1)

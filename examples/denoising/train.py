@@ -169,9 +169,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     learned = optlayer.load(HERE / "tv_learned.opt")
     with torch.no_grad():
         learned.D.copy_(torch.tensor(signals.difference_operator()))
+
+    def denoise_learned(s):
+        return learned(x=s, lam=lam).y
+
     learned_epoch, learned_last = train(
         learned,
-        lambda s: learned(x=s, lam=lam).y,
+        denoise_learned,
         (train_x, train_y, valid_x, valid_y),
         args,
         "learned D",
@@ -193,9 +197,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         args.lr_baseline,
         args.epochs_baseline,
     )
-
-    def denoise_learned(s):
-        return learned(x=s, lam=lam).y
 
     outputs = {
         "plain TV": batched(lambda s: plain(x=s, lam=lam).y, test_x, args.batch),
