@@ -59,6 +59,11 @@ class Operators:
 
     def __init__(self, Q: torch.Tensor, A: torch.Tensor, G: torch.Tensor, K: torch.Tensor | None = None):
         self.n, self.p, self.m = Q.shape[-1], A.shape[-2], G.shape[-2]
+        # A matrix without rows takes the kind of the other one, so that it never splits a product.
+        if not self.p:
+            A = G[..., :0, :]
+        elif not self.m:
+            G = A[..., :0, :]
         if K is None and Q.ndim == A.ndim == G.ndim:
             K = torch.cat((Q, A, G), dim=-2)
         self.K = K
@@ -67,7 +72,7 @@ class Operators:
             Q, A, G = K[..., :n, :], K[..., n : n + p, :], K[..., n + p :, :]
             self.C = K[..., n:, :]
         else:
-            self.C = torch.cat((A, G), dim=-2) if A.ndim == G.ndim else None
+            self.C = (G if not self.p else A if not self.m else torch.cat((A, G), dim=-2)) if A.ndim == G.ndim else None
         self.Q, self.A, self.G = Q, A, G
         if K is not None:
             self.primal = _applier(K)
