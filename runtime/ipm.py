@@ -61,6 +61,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import numpy as np
 import torch
 
 from . import kkt as kkt_module
@@ -314,11 +315,11 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
     kkt = full_kkt
     out_w = torch.empty(B, n + p + 2 * m, dtype=dtype, device=device)
     res_out = torch.empty(3, B, dtype=dtype, device=device)
-    final_code = [RUNNING] * B
-    final_iteration = [0] * B
+    final_code = np.full(B, RUNNING, dtype=np.int64)
+    final_iteration = np.zeros(B, dtype=np.int64)
     eps_abs, eps_rel = opts.eps_abs, opts.eps_rel
-    running = list(range(B))
-    index_host = list(range(B))
+    running = np.ones(B, dtype=bool)
+    index_host = np.arange(B)
     min_work = COMPACT_MIN_WORK if device.type == "cuda" else 0.0
     work = n * n * (n + m + p)
     mu_collapsed = torch.finfo(dtype).eps ** 2
@@ -372,38 +373,36 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
             code = _certificates(code, st, ops, x, v, P, Ctv, n, p, m, opts.eps_infeasible)
         code.masked_fill_(within.all(0), int(Status.SOLVED))
         code.masked_fill_(~res.isfinite().all(0), int(Status.NUMERICAL))
-        codes, stall_rows, failed_rows = torch.stack((code, st.stall.amax(1), st.failures)).tolist()
+        codes, stall_rows, failed_rows = torch.stack((code, st.stall.amax(1), st.failures)).cpu().numpy()
 
-        finished = [i for i in running if codes[i] != RUNNING]
-        if finished:
-            for i in finished:
-                final_code[index_host[i]] = codes[i]
-                final_iteration[index_host[i]] = k
-            running = [i for i in running if codes[i] == RUNNING]
-            compact = len(running) <= COMPACT_FRACTION * len(codes)
-            if not running or (compact and (len(codes) - len(running)) * work >= min_work):
+        finished = running & (codes != RUNNING)
+        if finished.any():
+            final_code[index_host[finished]] = codes[finished]
+            final_iteration[index_host[finished]] = k
+            running &= ~finished
+            left = int(running.sum())
+            compact = left <= COMPACT_FRACTION * len(codes)
+            if not left or (compact and (len(codes) - left) * work >= min_work):
                 outputs = ((out_w, st.w, 0), (res_out, res[:3], 1))
-                _record(st.index, running, len(codes), outputs)
-                if not running:
+                _record(st.index, running, outputs)
+                if not left:
                     break
-                keep = torch.tensor(running, device=device)
+                keep = torch.from_numpy(running.nonzero()[0]).to(device)
                 st = st.select(keep)
                 ops = ops.select(keep)
                 kkt = full_kkt.select(st.index, ops)
-                index_host = [index_host[i] for i in running]
+                index_host, stall_rows, failed_rows = (a[running] for a in (index_host, stall_rows, failed_rows))
                 x, v, s = _split(st.w, n, p, m)
                 r_d, r_full, reg_d, moved = (t.index_select(0, keep) for t in (r_d, r_full, reg_d, moved))
-                stall_rows = [stall_rows[i] for i in running]
-                failed_rows = [failed_rows[i] for i in running]
-                running = list(range(len(running)))
+                running = np.ones(left, dtype=bool)
             else:
-                st.live.index_fill_(0, torch.tensor(finished, device=device), 0.0)
-        most_stalled = max(stall_rows[i] for i in running)
+                st.live.index_fill_(0, torch.from_numpy(finished.nonzero()[0]).to(device), 0.0)
+        most_stalled = stall_rows[running].max()
         stalled = most_stalled >= CERTIFICATE_STALL
         refine = most_stalled >= REFINE_STALL
-        failed = [i for i in running if failed_rows[i]]
-        if failed:
-            rows = torch.tensor(failed, device=device)
+        failed = (running & (failed_rows != 0)).nonzero()[0]
+        if failed.size:
+            rows = torch.from_numpy(failed).to(device)
             kkt.strengthen(rows, FAILURE_REG_FACTOR)
             if kkt is not full_kkt:
                 full_kkt.strengthen(st.index.index_select(0, rows), FAILURE_REG_FACTOR)
@@ -414,8 +413,8 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         rhs_a = torch.where(move_x, r_d, reg_d).neg_()
         st.w = _newton_step(kkt, st, rhs_a, r_full, n, p, m, opts, refine)
 
-    status = torch.tensor(final_code, dtype=torch.int64, device=device)
-    iterations = torch.tensor(final_iteration, dtype=torch.int64, device=device)
+    status = torch.from_numpy(final_code).to(device)
+    iterations = torch.from_numpy(final_iteration).to(device)
     x, v, s = _split(out_w, n, p, m)
     return IPMResult(
         x,
@@ -437,11 +436,10 @@ def _split(w: torch.Tensor, n: int, p: int, m: int):
     return w[:, :n], w[:, n : n + p + m], w[:, n + p + m :]
 
 
-def _record(index, running, size, pairs):
-    """Copy the rows of the active set that are no longer running into the batch-wide outputs;
-    ``pairs`` holds (output, value, batch dimension)."""
-    still = set(running)
-    rows = torch.tensor([i for i in range(size) if i not in still], dtype=torch.int64, device=index.device)
+def _record(index, running, pairs):
+    """Copy the rows of the active set that are no longer ``running`` (a host mask) into the
+    batch-wide outputs; ``pairs`` holds (output, value, batch dimension)."""
+    rows = torch.from_numpy((~running).nonzero()[0]).to(index.device)
     if not rows.numel():
         return
     where = index.index_select(0, rows)
