@@ -28,6 +28,12 @@ def _applier(M: torch.Tensor):
     return apply
 
 
+COLUMN_MAJOR_MAX_COLS = 12
+"""A batched matrix with at most this many columns gets a column-major copy for Mᵀ v on the CPU:
+the row-vector product with a row-major matrix of so few columns is about 2.3x slower there
+(B = 128: 49 µs against 21 µs for 20×10 matrices; no difference from 24 columns up)."""
+
+
 def _adjoint_applier(M: torch.Tensor):
     """v -> Mᵀ v for (B, r) batches v."""
     if M.ndim == 2:
@@ -35,6 +41,8 @@ def _adjoint_applier(M: torch.Tensor):
         def apply(v):
             return torch.mm(v, M)
     else:
+        if M.device.type == "cpu" and M.shape[-1] <= COLUMN_MAJOR_MAX_COLS:
+            M = M.mT.contiguous().mT
 
         def apply(v):
             return torch.bmm(v.unsqueeze(-2), M).squeeze(-2)
