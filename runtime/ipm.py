@@ -189,11 +189,11 @@ def _centred_step(comp, mu, zs, dzs, alpha, m):
     zs = [z; s] (B, 2m); ``dzs`` the packed step. Staying in this wide neighbourhood of the
     central path keeps Mehrotra's method from cycling at weakly active pairs."""
     ratio = comp.amin(1, keepdim=True) / mu.unsqueeze(1)
-    floor = torch.clamp(ratio * NEIGHBOURHOOD_KEEP, max=NEIGHBOURHOOD).unsqueeze(2)
+    floor = torch.clamp(ratio * NEIGHBOURHOOD_KEEP, max=NEIGHBOURHOOD)
     trials = alpha * _backtrack_factors(alpha.dtype, alpha.device)
     zs_new = torch.addcmul(zs.unsqueeze(1), trials.unsqueeze(2), dzs.unsqueeze(1))
     comp_new = zs_new[..., :m] * zs_new[..., m:]
-    inside = (comp_new.amin(2, keepdim=True) >= floor * comp_new.mean(2, keepdim=True)).squeeze(2)
+    inside = comp_new.amin(2) >= floor * comp_new.mean(2)
     inside[:, -1] = True
     return trials.gather(1, inside.int().argmax(1, keepdim=True))
 
@@ -362,7 +362,7 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         shrink.masked_fill_(st.stall[:, 0] > STALL_ITERATIONS, DELTA_STALL_FACTOR)
         st.delta = (st.delta * shrink).clamp_(min=opts.delta_min)
 
-        code = (st.failures > opts.max_factor_retries).long().mul_(int(Status.NUMERICAL) - RUNNING).add_(RUNNING)
+        code = torch.where(st.failures > opts.max_factor_retries, int(Status.NUMERICAL), RUNNING)
         if m and k and k % STAGNATION_WINDOW == 0:
             stuck = (st.best > STAGNATION_DECREASE * st.checkpoint) & (st.c * st.mu < mu_collapsed)
             code.masked_fill_(stuck, int(Status.NUMERICAL))
