@@ -32,7 +32,7 @@ def test_learnables_are_parameters_initialized_as_declared():
     S = layer.learnable_value("S")
     torch.testing.assert_close(S, S.T)
     assert bool((layer.learnable_value("c") >= 0).all()) and bool((layer.learnable_value("d") <= 0).all())
-    assert float(layer.d.abs().max()) <= 0.5 + 1e-12  # default init: uniform in [-1/sqrt(4), 0]
+    assert float(layer.d.detach().abs().max()) <= 0.5 + 1e-12  # default init: uniform in [-1/sqrt(4), 0]
 
 
 def test_state_dict_round_trip_and_to():
@@ -60,9 +60,9 @@ def test_training_decreases_the_loss_and_keeps_attributes():
         loss = ((layer(target=target).x - wanted) ** 2).mean()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
-    assert float(torch.linalg.eigvalsh(layer.learnable_value("P")).min()) >= -1e-12
+    assert float(torch.linalg.eigvalsh(layer.learnable_value("P").detach()).min()) >= -1e-12
     assert bool((layer.learnable_value("c") >= 0).all())
 
 
