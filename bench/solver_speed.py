@@ -1,13 +1,15 @@
 """Speed, accuracy and memory of optlayer's QP layer against qpth, cvxpylayers and Moreau.
 
     python bench/solver_speed.py [--cases 0 1 2 3 4] [--peers optlayer qpth cvxpylayers cvxpylayers-1e-9 moreau]
-                                 [--repeats 5] [--force-cvxpylayers]
+                                 [--repeats 21] [--force-cvxpylayers]
 
 Every case is a batch of random feasible QPs in float64 on the CPU (fully batched: each element
 has its own Q, q, G, h, A, b; Q = FᵀF/n + 0.1 I, h = G z0 + U(0, 1), b = A z0), the same problems
 for every peer. For each case and peer a fresh subprocess (so that the peak memory is its own)
 times the median of ``--repeats`` forward solves and forward+backward passes (loss = Σ w·z with
-a fixed random w, gradients for every input the peer takes), and reports its peak resident set
+a fixed random w, gradients for every input the peer takes; fewer calls where they take more than
+20 s in all, at least one: single timings on a shared 2-core machine vary by 20 %, so the fast
+cases need many samples), and reports its peak resident set
 size (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end of the subprocess, which includes
 the Python interpreter and torch: about 0.3 GB for a process that only imports torch, printed as
 "baseline").
@@ -312,7 +314,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="*", type=int, default=list(range(len(CASES))))
     parser.add_argument("--peers", nargs="*", default=PEERS, choices=PEERS)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--force-cvxpylayers", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the Clarabel references")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
