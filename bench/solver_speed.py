@@ -1,7 +1,7 @@
 """Speed, accuracy and memory of optlayer's QP layer against qpth, cvxpylayers and Moreau.
 
     python bench/solver_speed.py [--cases 0 1 2 3 4] [--peers optlayer qpth cvxpylayers cvxpylayers-1e-9 moreau]
-                                 [--repeats 21] [--force-cvxpylayers]
+                                 [--repeats 21] [--force-cvxpylayers] [--no-accuracy] [--interleave]
 
 Every case is a batch of random feasible QPs in float64 on the CPU (fully batched: each element
 has its own Q, q, G, h, A, b; Q = FᵀF/n + 0.1 I, h = G z0 + U(0, 1), b = A z0), the same problems
@@ -13,6 +13,9 @@ cases need many samples), and reports its peak resident set
 size (``resource.getrusage(RUSAGE_SELF).ru_maxrss`` at the end of the subprocess, which includes
 the Python interpreter and torch: about 0.3 GB for a process that only imports torch, printed as
 "baseline").
+
+With ``--interleave`` one subprocess per case times all peers, their calls alternating (the
+ratios then do not depend on when each peer ran on a shared machine; no peak memory).
 
 Accuracy, computed in the parent: max |z − z*| over the batch against Clarabel (through cvxpy,
 tolerances 1e-10), and the relative error of the directional derivative of the loss along a random
@@ -220,7 +223,11 @@ PEER_FACTORY = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Worker: one (case, peer) per subprocess.
+# Worker: one case, one peer (or, with --interleave, all of them) per subprocess.
+
+TIME_BUDGET = 20.0
+"""Seconds a peer's forward (or forward+backward) timings may take in all before fewer than
+``--repeats`` calls are timed (at least one)."""
 
 
 def _median_time(fn, repeats, budget):
@@ -248,29 +255,77 @@ def cholesky_floor(n, m, batch, iterations, repeats):
     return _median_time(run, repeats, 2.0)[0], size
 
 
-def worker(case_index, peer, repeats, out_path):
+def _use_threads(peer):
     torch.set_num_threads(QPTH_THREADS if peer == "qpth" else len(os.sched_getaffinity(0)))
+
+
+def _describe(exc):
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:100] if text else ''}"
+
+
+def _alternating_times(runs, repeats):
+    """Median forward and forward+backward times of every peer in ``runs`` (peer -> the two
+    closures), their calls alternating round by round with the order rotating, so that a slow
+    spell of a shared machine falls on every peer alike."""
+    times = {peer: ([], []) for peer in runs}
+    peers = list(runs)
+    start = time.perf_counter()
+    for r in range(repeats):
+        for peer in peers[r % len(peers) :] + peers[: r % len(peers)]:
+            _use_threads(peer)
+            for fn, bucket in zip(runs[peer], times[peer]):
+                t0 = time.perf_counter()
+                fn()
+                bucket.append(time.perf_counter() - t0)
+        if time.perf_counter() - start > 2 * TIME_BUDGET * len(peers):
+            break
+    return {peer: (statistics.median(f), statistics.median(b), len(f)) for peer, (f, b) in times.items()}
+
+
+def worker(case_index, peers, repeats, out_path):
+    """Time ``peers`` on case ``case_index`` and write their rows as JSON. One peer: its calls
+    timed in a row, and the process's peak memory is the peer's. Several: their calls alternate
+    (see :func:`_alternating_times`), and no peak memory is reported."""
     n, m, p, batch = CASES[case_index]
     data = problems(n, m, p, batch)
-    result = dict(case=case_index, peer=peer)
-    try:
-        forward, forward_backward, extra = PEER_FACTORY[peer](data)
-        result.update(extra)
-        forward_backward()
-        result["forward"], result["forward_repeats"] = _median_time(forward, repeats, 20.0)
-        result["forward_backward"], _ = _median_time(forward_backward, repeats, 20.0)
-        z, grads = forward_backward()
-        result["z"] = z.detach().numpy().tolist()
-        d = data["direction"]
-        result["directional"] = float(sum((grads[k].numpy() * d[k]).sum() for k in grads if k in d))
-        result["grad_keys"] = sorted(k for k in grads if k in d)
-        if peer == "optlayer":
-            result["floor"], result["floor_size"] = cholesky_floor(n, m, batch, extra["iterations"], 3)
-    except Exception as exc:  # noqa: BLE001 - a failing peer is reported, not fatal
-        result["error"] = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:100] if str(exc).strip() else ''}"
-    result["maxrss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    results, runs = {}, {}
+    for peer in peers:
+        results[peer] = result = dict(case=case_index, peer=peer)
+        try:
+            _use_threads(peer)
+            forward, forward_backward, extra = PEER_FACTORY[peer](data)
+            result.update(extra)
+            forward_backward()
+            runs[peer] = (forward, forward_backward)
+        except Exception as exc:  # noqa: BLE001 - a failing peer is reported, not fatal
+            result["error"] = _describe(exc)
+    if len(peers) == 1:
+        timed = {}
+        for peer, (forward, forward_backward) in runs.items():
+            fwd, count = _median_time(forward, repeats, TIME_BUDGET)
+            timed[peer] = (fwd, _median_time(forward_backward, repeats, TIME_BUDGET)[0], count)
+    else:
+        timed = _alternating_times(runs, repeats) if runs else {}
+    for peer, (_, forward_backward) in runs.items():
+        result = results[peer]
+        _use_threads(peer)
+        try:
+            result["forward"], result["forward_backward"], result["forward_repeats"] = timed[peer]
+            z, grads = forward_backward()
+            result["z"] = z.detach().numpy().tolist()
+            d = data["direction"]
+            result["directional"] = float(sum((grads[k].numpy() * d[k]).sum() for k in grads if k in d))
+            result["grad_keys"] = sorted(k for k in grads if k in d)
+            if peer == "optlayer":
+                result["floor"], result["floor_size"] = cholesky_floor(n, m, batch, result["iterations"], 3)
+        except Exception as exc:  # noqa: BLE001
+            result["error"] = _describe(exc)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    for result in results.values():
+        result["maxrss_gb"] = rss if len(peers) == 1 else None
     with open(out_path, "w") as f:
-        json.dump(result, f)
+        json.dump(results, f)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,50 +372,38 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--force-cvxpylayers", action="store_true")
     parser.add_argument("--no-accuracy", action="store_true", help="skip the Clarabel references")
+    parser.add_argument(
+        "--interleave",
+        action="store_true",
+        help="time all peers of a case in one process, their calls alternating (no peak memory)",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(int(args.worker[0]), args.worker[1], args.repeats, args.worker[2])
+        worker(int(args.worker[0]), args.worker[1].split(","), args.repeats, args.worker[2])
         return 0
 
     print(
         f"threads: {len(os.sched_getaffinity(0))}, torch {torch.__version__}, baseline RSS "
-        f"(python + torch): {baseline_rss():.2f} GB"
+        f"(python + torch): {baseline_rss():.2f} GB" + (", peers interleaved" if args.interleave else "")
     )
     for case_index in args.cases:
         n, m, p, batch = CASES[case_index]
         data = problems(n, m, p, batch)
         print(f"\n(n, m, p, batch) = ({n}, {m}, {p}, {batch})")
         z_ref = None if args.no_accuracy else clarabel_solutions(data)
-        fd_cache = {}
-        rows = {}
+        rows, runnable = {}, []
         for peer in args.peers:
             if peer.startswith("cvxpylayers") and n > CVXPYLAYERS_MAX_N and not args.force_cvxpylayers:
                 rows[peer] = dict(error=f"skipped (n > {CVXPYLAYERS_MAX_N}; --force-cvxpylayers)")
-                continue
-            with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-                out_path = f.name
-            cmd = [
-                sys.executable,
-                __file__,
-                "--worker",
-                str(case_index),
-                peer,
-                out_path,
-                "--repeats",
-                str(args.repeats),
-            ]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            try:
-                with open(out_path) as f:
-                    rows[peer] = json.load(f)
-            except (OSError, json.JSONDecodeError):
-                tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-                rows[peer] = dict(error=f"worker died (exit {proc.returncode}): {tail[0][:100]}")
-            finally:
-                if os.path.exists(out_path):
-                    os.unlink(out_path)
-            row = rows[peer]
+            else:
+                rows[peer] = None
+                runnable.append(peer)
+        groups = [runnable] if args.interleave and runnable else [[peer] for peer in runnable]
+        for group in groups:
+            rows.update(_run_worker(case_index, group, args.repeats))
+        fd_cache = {}
+        for row in rows.values():
             if "z" in row and z_ref is not None:
                 row["z_error"] = float(np.abs(np.array(row["z"]) - z_ref).max())
                 keys = tuple(row["grad_keys"])
@@ -370,6 +413,23 @@ def main(argv=None) -> int:
                 row["grad_error"] = abs(row["directional"] - ref) / max(abs(ref), 1e-12)
         _print_case(rows)
     return 0
+
+
+def _run_worker(case_index, peers, repeats):
+    """Rows of ``peers`` on one case, timed in a fresh subprocess."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        out_path = f.name
+    cmd = [sys.executable, __file__, "--worker", str(case_index), ",".join(peers), out_path, "--repeats", str(repeats)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        with open(out_path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        return {peer: dict(error=f"worker died (exit {proc.returncode}): {tail[0][:100]}") for peer in peers}
+    finally:
+        if os.path.exists(out_path):
+            os.unlink(out_path)
 
 
 def _print_case(rows):
@@ -387,7 +447,7 @@ def _print_case(rows):
         ratio_b = ours.get("forward_backward", np.nan) / row["forward_backward"]
         print(
             f"  {peer:18s} {_ms(row['forward'])} {_ms(row['forward_backward'])} {ratio_f:13.2f} {ratio_b:13.2f} "
-            f"{row.get('z_error', np.nan):10.1e} {row.get('grad_error', np.nan):9.1e} {row['maxrss_gb']:7.2f}GB"
+            f"{row.get('z_error', np.nan):10.1e} {row.get('grad_error', np.nan):9.1e} {_gb(row['maxrss_gb'])}"
             + (f"  statuses {row['statuses']}" if "statuses" in row else "")
         )
     if "floor" in ours:
@@ -395,6 +455,10 @@ def _print_case(rows):
             f"  cholesky floor: {ours['iterations']} x batched cholesky of {ours['floor_size']}x{ours['floor_size']}"
             f" = {_ms(ours['floor'])}; optlayer fwd / floor = {ours['forward'] / ours['floor']:.2f}"
         )
+
+
+def _gb(size):
+    return f"{'-':>9s}" if size is None else f"{size:7.2f}GB"
 
 
 def _ms(seconds):
