@@ -123,9 +123,13 @@ def main() -> None:
         build = median_time(lambda path=path, dims=dims: optlayer.load(path, **dims), args.repeat)
         layer = optlayer.load(path, **dims)
         data, forward = share(layer, params, args.repeat)
-        other = float("nan") if args.no_cvxpylayers else median_time(peer, 2)
+        if args.no_cvxpylayers:
+            versus = f"{'skipped':>12} {'-':>7}"
+        else:
+            other = median_time(peer, 2)
+            versus = f"{other:>11.2f}s {other / build:>6.0f}×"
         print(
-            f"{name:<16} {build:>11.3f}s {other:>11.2f}s {other / build:>6.0f}× {1000 * data:>7.1f}ms {1000 * forward:>7.1f}ms {100 * data / forward:>10.1f}%"
+            f"{name:<16} {build:>11.3f}s {versus} {1000 * data:>7.1f}ms {1000 * forward:>7.1f}ms {100 * data / forward:>10.1f}%"
         )
 
 

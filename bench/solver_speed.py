@@ -1,7 +1,8 @@
 """Speed, accuracy and memory of optlayer's QP layer against qpth, cvxpylayers and Moreau.
 
     python bench/solver_speed.py [--cases 0 1 2 3 4] [--peers optlayer qpth cvxpylayers cvxpylayers-1e-9 moreau]
-                                 [--repeats 21] [--force-cvxpylayers] [--no-accuracy] [--interleave]
+                                 [--size N M P BATCH] [--repeats 21] [--force-cvxpylayers] [--no-accuracy]
+                                 [--interleave]
 
 Every case is a batch of random feasible QPs in float64 on the CPU (fully batched: each element
 has its own Q, q, G, h, A, b; Q = FᵀF/n + 0.1 I, h = G z0 + U(0, 1), b = A z0), the same problems
@@ -283,15 +284,15 @@ def _alternating_times(runs, repeats):
     return {peer: (statistics.median(f), statistics.median(b), len(f)) for peer, (f, b) in times.items()}
 
 
-def worker(case_index, peers, repeats, out_path):
-    """Time ``peers`` on case ``case_index`` and write their rows as JSON. One peer: its calls
+def worker(case, peers, repeats, out_path):
+    """Time ``peers`` on ``case`` = (n, m, p, batch) and write their rows as JSON. One peer: its calls
     timed in a row, and the process's peak memory is the peer's. Several: their calls alternate
     (see :func:`_alternating_times`), and no peak memory is reported."""
-    n, m, p, batch = CASES[case_index]
+    n, m, p, batch = case
     data = problems(n, m, p, batch)
     results, runs = {}, {}
     for peer in peers:
-        results[peer] = result = dict(case=case_index, peer=peer)
+        results[peer] = result = dict(case=list(case), peer=peer)
         try:
             _use_threads(peer)
             forward, forward_backward, extra = PEER_FACTORY[peer](data)
@@ -368,6 +369,9 @@ def baseline_rss():
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", nargs="*", type=int, default=list(range(len(CASES))))
+    parser.add_argument(
+        "--size", nargs=4, type=int, metavar=("N", "M", "P", "BATCH"), help="one case of this size instead of --cases"
+    )
     parser.add_argument("--peers", nargs="*", default=PEERS, choices=PEERS)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--force-cvxpylayers", action="store_true")
@@ -380,15 +384,17 @@ def main(argv=None) -> int:
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        worker(int(args.worker[0]), args.worker[1].split(","), args.repeats, args.worker[2])
+        worker(
+            tuple(int(k) for k in args.worker[0].split(",")), args.worker[1].split(","), args.repeats, args.worker[2]
+        )
         return 0
 
     print(
         f"threads: {len(os.sched_getaffinity(0))}, torch {torch.__version__}, baseline RSS "
         f"(python + torch): {baseline_rss():.2f} GB" + (", peers interleaved" if args.interleave else "")
     )
-    for case_index in args.cases:
-        n, m, p, batch = CASES[case_index]
+    for case in [tuple(args.size)] if args.size else [CASES[i] for i in args.cases]:
+        n, m, p, batch = case
         data = problems(n, m, p, batch)
         print(f"\n(n, m, p, batch) = ({n}, {m}, {p}, {batch})")
         z_ref = None if args.no_accuracy else clarabel_solutions(data)
@@ -401,7 +407,7 @@ def main(argv=None) -> int:
                 runnable.append(peer)
         groups = [runnable] if args.interleave and runnable else [[peer] for peer in runnable]
         for group in groups:
-            rows.update(_run_worker(case_index, group, args.repeats))
+            rows.update(_run_worker(case, group, args.repeats))
         fd_cache = {}
         for row in rows.values():
             if "z" in row and z_ref is not None:
@@ -415,11 +421,12 @@ def main(argv=None) -> int:
     return 0
 
 
-def _run_worker(case_index, peers, repeats):
+def _run_worker(case, peers, repeats):
     """Rows of ``peers`` on one case, timed in a fresh subprocess."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         out_path = f.name
-    cmd = [sys.executable, __file__, "--worker", str(case_index), ",".join(peers), out_path, "--repeats", str(repeats)]
+    size = ",".join(str(k) for k in case)
+    cmd = [sys.executable, __file__, "--worker", size, ",".join(peers), out_path, "--repeats", str(repeats)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     try:
         with open(out_path) as f:
