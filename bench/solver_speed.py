@@ -228,7 +228,7 @@ PEER_FACTORY = {
 
 TIME_BUDGET = 20.0
 """Seconds a peer's forward (or forward+backward) timings may take in all before fewer than
-``--repeats`` calls are timed (at least one)."""
+``--repeats`` rounds are timed (at least one)."""
 
 
 def _median_time(fn, repeats, budget):
@@ -238,7 +238,7 @@ def _median_time(fn, repeats, budget):
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), len(times)
+    return statistics.median(times)
 
 
 def cholesky_floor(n, m, batch, iterations, repeats):
@@ -253,7 +253,7 @@ def cholesky_floor(n, m, batch, iterations, repeats):
         for _ in range(iterations):
             torch.linalg.cholesky_ex(S)
 
-    return _median_time(run, repeats, 2.0)[0], size
+    return _median_time(run, repeats, 2.0), size
 
 
 def _use_threads(peer):
@@ -268,7 +268,8 @@ def _describe(exc):
 def _alternating_times(runs, repeats):
     """Median forward and forward+backward times of every peer in ``runs`` (peer -> the two
     closures), their calls alternating round by round with the order rotating, so that a slow
-    spell of a shared machine falls on every peer alike."""
+    spell of a shared machine falls on every peer alike; fewer than ``repeats`` rounds once they
+    took TIME_BUDGET per peer and measurement in all."""
     times = {peer: ([], []) for peer in runs}
     peers = list(runs)
     start = time.perf_counter()
@@ -285,9 +286,9 @@ def _alternating_times(runs, repeats):
 
 
 def worker(case, peers, repeats, out_path):
-    """Time ``peers`` on ``case`` = (n, m, p, batch) and write their rows as JSON. One peer: its calls
-    timed in a row, and the process's peak memory is the peer's. Several: their calls alternate
-    (see :func:`_alternating_times`), and no peak memory is reported."""
+    """Time ``peers`` on ``case`` = (n, m, p, batch) and write their rows as JSON (see
+    :func:`_alternating_times`). With one peer the process's peak memory is the peer's; with
+    several none is reported."""
     n, m, p, batch = case
     data = problems(n, m, p, batch)
     results, runs = {}, {}
@@ -301,13 +302,7 @@ def worker(case, peers, repeats, out_path):
             runs[peer] = (forward, forward_backward)
         except Exception as exc:  # noqa: BLE001 - a failing peer is reported, not fatal
             result["error"] = _describe(exc)
-    if len(peers) == 1:
-        timed = {}
-        for peer, (forward, forward_backward) in runs.items():
-            fwd, count = _median_time(forward, repeats, TIME_BUDGET)
-            timed[peer] = (fwd, _median_time(forward_backward, repeats, TIME_BUDGET)[0], count)
-    else:
-        timed = _alternating_times(runs, repeats) if runs else {}
+    timed = _alternating_times(runs, repeats) if runs else {}
     for peer, (_, forward_backward) in runs.items():
         result = results[peer]
         _use_threads(peer)

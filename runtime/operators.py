@@ -79,8 +79,10 @@ class Operators:
             n, p = self.n, self.p
             Q, A, G = K[..., :n, :], K[..., n : n + p, :], K[..., n + p :, :]
             self.C = K[..., n:, :]
+        elif A.ndim != G.ndim:
+            self.C = None
         else:
-            self.C = (G if not self.p else A if not self.m else torch.cat((A, G), dim=-2)) if A.ndim == G.ndim else None
+            self.C = G if not self.p else A if not self.m else torch.cat((A, G), dim=-2)
         self.Q, self.A, self.G = Q, A, G
         if K is not None:
             self.primal = _applier(K)
