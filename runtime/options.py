@@ -78,6 +78,11 @@ class SolverOptions:
     an m x m Schur complement each iteration after one n x n factorization per solve; ``"auto"``
     picks the one with fewer flops for the problem's shape, and the primal one whenever the
     n x n part is too ill-conditioned for an accurate Schur complement (LPs, singular Q)."""
+    polish: bool = True
+    """Once at most half of the batch is still running, try for those elements, each iteration,
+    the exact solution of the equality-constrained QP that their active-set guess defines, and
+    accept it where it passes the stopping test (see :mod:`optlayer.runtime.polish`): it ends the
+    slow last iterations of elements with weakly active constraints."""
     retry_in_float64: bool = True
     """Solve float32 elements that end NUMERICAL or MAX_ITER again in float64 (same options) and
     round the results to float32 (see :mod:`optlayer.runtime.forward`). Turn it off when a small
@@ -109,8 +114,10 @@ class SolverOptions:
             if not isinstance(value, int) or value < least:
                 kind = "a positive" if least else "a non-negative"
                 raise ValueError(f"SolverOptions.{name} must be {kind} integer, got {value!r}")
-        if not isinstance(self.retry_in_float64, bool):
-            raise ValueError(f"SolverOptions.retry_in_float64 must be True or False, got {self.retry_in_float64!r}")
+        for name in ("polish", "retry_in_float64"):
+            value = getattr(self, name)
+            if not isinstance(value, bool):
+                raise ValueError(f"SolverOptions.{name} must be True or False, got {value!r}")
         if self.kkt not in ("auto", "primal", "dual"):
             raise ValueError(f"SolverOptions.kkt must be 'auto', 'primal' or 'dual', got {self.kkt!r}")
 
