@@ -358,7 +358,7 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
         )
         within = res <= bound
         if polish_now and m:
-            cand_w, ok = polish_module.polish(kkt, ops, st, x, v, s, r_d, r_v, r_full, n, p, m, opts)
+            cand_w, ok = polish_module.polish(kkt, ops, st, x, v, s, r_d, r_full, opts)
             cand_res, cand_bound = _test_point(ops, st, cand_w, n, p, m, opts)
             accept = ok & (cand_res <= cand_bound).all(0) & ~within.all(0) & (st.live[:, 0] > 0)
             st.w = torch.where(accept.unsqueeze(1), cand_w, st.w)

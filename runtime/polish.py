@@ -11,12 +11,13 @@ judges it with the ordinary stopping test. Elements with a weakly active constra
 the optimum small but not zero) otherwise spend several iterations with the complementarity
 falling only about eightfold per iteration (Mehrotra's centring stays high while the pair's
 linearization is poor): on the n = 10 speed case one element in 128 needed 14 iterations where
-the others needed 7 to 10, and its polished iterate was optimal from the sixth.
+the others needed 6 to 10.
 
 The system is the Newton system of :mod:`kkt` at a fictitious iterate: for an active pair
-(s, λ) = (0, 1), so that ds = −s, for an inactive pair (1, POLISH_RATIO⁻¹) in equilibrated units,
-so that dλ = −λ and the row leaves the reduced matrix. It is factored with the smallest
-inequality regularization and refined towards the unregularized system.
+(s, λ) = (0, 1), so that ds = −s; for an inactive pair s = 1 and λ the unit roundoff (in
+equilibrated units), so that dλ = −λ and the row all but leaves the reduced matrix. It is
+factored with the smallest inequality regularization and refined towards the unregularized
+system.
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ POLISH_REFINE_STEPS = 1
 """Iterative-refinement steps of the polishing solve against the unregularized system."""
 
 
-def polish(kkt, ops, st, x, v, s, r_d, r_v, r_full, n, p, m, opts):
+def polish(kkt, ops, st, x, v, s, r_d, r_full, opts):
     """The polished packed iterate [x; y; λ; s] (B, n + p + 2m) of every element and a (B,) flag,
     False where the factorization failed or the result is not finite. ``r_d`` = Qx + q + Aᵀy +
-    Gᵀλ, ``r_v`` = Cx − g and ``r_full`` = ``r_v`` plus the slacks are the iterate's residuals.
+    Gᵀλ and ``r_full`` = [Ax − b; Gx + s − h] are the iterate's residuals.
 
     The pair values are kept strictly positive, with ratios s/λ within the unit roundoff's
     reciprocal (in equilibrated units), so that the backward pass's Newton system stays finite."""
+    p = kkt.p
     z = v[:, p:]
     unit_G = st.unit_G
     eps = torch.finfo(x.dtype).eps
@@ -41,7 +43,7 @@ def polish(kkt, ops, st, x, v, s, r_d, r_v, r_full, n, p, m, opts):
     s_f = torch.where(active, 0.0, 1.0)
     z_f = torch.where(active, 1.0, eps / unit_G)
     ok = kkt.factor(opts.delta_min * unit_G, s_f / z_f)
-    rhs = (-r_d, -r_v[:, :p], -r_full[:, p:], torch.where(active, -s, -z))
+    rhs = (-r_d, -r_full[:, :p], -r_full[:, p:], torch.where(active, -s, -z))
     sol = kkt.refine(kkt.newton(rhs, s_f, z_f), rhs, s_f, z_f, POLISH_REFINE_STEPS, regularized=False)
     dx, dy, dz, _ = sol
     x_new = x + dx
