@@ -337,21 +337,12 @@ def solve(batch: Batch, ops: Operators, scaling: Scaling, opts: SolverOptions) -
     stalled = refine = polish_now = False
 
     for k in range(opts.max_iter + 1):
-        x, v, s = _split(st.w, n, p, m)
-        P = ops.primal(x)
-        Qx, Cx = P[:, :n], P[:, n:]
-        Ctv = ops.adjoint(v)
-        r_d = torch.add(Qx, st.q).add_(Ctv)
-        r_v = Cx - st.g
-        if p:
-            r_full = torch.cat((r_v[:, :p], r_v[:, p:] + s), dim=1)
-            violation = torch.cat((r_v[:, :p], r_v[:, p:].clamp(min=0)), dim=1)
-        else:
-            r_full, violation = r_v + s, r_v.clamp(min=0)
+        x, v, s, P, Ctv, r_full, terms = _residuals(ops, st, st.w, n, p, m)
+        r_d = terms[0]
         reg_d = torch.addcmul(r_d, kkt.reg_x, x - st.xi)
         reg_p = torch.addcmul(r_full, st.reg_v, v - st.vc, value=-1)
         res, bound, nN, nV = _stopping_test(
-            (r_d, Qx, st.q, Ctv, violation, Cx, st.g, x, v, st.mu * m),
+            (*terms, st.mu * m),
             opts,
             (st.w_dual * r_d, st.w_dual * reg_d),
             (st.w_prim * r_full, st.w_prim * reg_p),
@@ -464,19 +455,29 @@ def _stopping_test(terms, opts, dual_extra=(), primal_extra=()):
     return res, bound, nN[4:], nV[3:]
 
 
-def _test_point(ops, st, w, n, p, m, opts):
-    """The stopping test's residuals and bounds (see :func:`_stopping_test`) at the packed
-    iterate ``w`` (complementarity sᵀλ from its own pairs)."""
+def _residuals(ops, st, w, n, p, m):
+    """At the packed iterate ``w``: its views x, v, s; the products P = [Q; C]x and Cᵀv; the
+    residual r_full = [Ax − b; Gx + s − h]; and the stopping test's terms (see
+    :func:`_stopping_test`) but the complementarity."""
     x, v, s = _split(w, n, p, m)
     P = ops.primal(x)
     Qx, Cx = P[:, :n], P[:, n:]
     Ctv = ops.adjoint(v)
+    r_d = torch.add(Qx, st.q).add_(Ctv)
     r_v = Cx - st.g
-    violation = torch.cat((r_v[:, :p], r_v[:, p:].clamp(min=0)), dim=1)
-    comp = torch.linalg.vecdot(s, v[:, p:])
-    res, bound, _, _ = _stopping_test(
-        (torch.add(Qx, st.q).add_(Ctv), Qx, st.q, Ctv, violation, Cx, st.g, x, v, comp), opts
-    )
+    if p:
+        r_full = torch.cat((r_v[:, :p], r_v[:, p:] + s), dim=1)
+        violation = torch.cat((r_v[:, :p], r_v[:, p:].clamp(min=0)), dim=1)
+    else:
+        r_full, violation = r_v + s, r_v.clamp(min=0)
+    return x, v, s, P, Ctv, r_full, (r_d, Qx, st.q, Ctv, violation, Cx, st.g, x, v)
+
+
+def _test_point(ops, st, w, n, p, m, opts):
+    """The stopping test's residuals and bounds at the packed iterate ``w`` (complementarity sᵀλ
+    from its own pairs)."""
+    _, v, s, _, _, _, terms = _residuals(ops, st, w, n, p, m)
+    res, bound, _, _ = _stopping_test((*terms, torch.linalg.vecdot(s, v[:, p:])), opts)
     return res, bound
 
 
